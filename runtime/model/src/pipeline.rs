@@ -1,0 +1,323 @@
+//! The whole pipeline (design §4): parse → classify → ctx check → conntrack → policy →
+//! act, for TX (from a vport), RX (from an uplink) and packets from the CPU port.
+
+use std::collections::BTreeMap;
+
+use crate::addr::v4_mapped;
+use crate::config::{Config, ConfigError, Port};
+use crate::conntrack::{CtState, CtTable, PacketCtx, TrackResult, Tracked};
+use crate::parse::{IpPacket, Stop, Tag, parse_frame, parse_tunnel};
+use crate::policy::evaluate;
+use crate::reason::{DropReason, PuntReason};
+use crate::tables::{PortClass, RemoteAction, Tables};
+use crate::tag::{CTX_WORLD, geneve_encap, tag_mac, tunnel_sport, vxlan_gbp_encap};
+
+/// What happened to a packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Sent out of `port` as `frame`.
+    Forward { port: Port, frame: Vec<u8> },
+    /// Dropped and counted.
+    Drop(DropReason),
+    /// Sent to the control runtime with a reason (the packet as received).
+    Punt { reason: PuntReason, frame: Vec<u8> },
+}
+
+/// A packet's verdict with what conntrack and the policy said about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    /// Set when the packet reached conntrack.
+    pub ct_state: Option<CtState>,
+    /// The rule that decided, when the policy was consulted.
+    pub rule: Option<u32>,
+}
+
+impl Outcome {
+    fn stop(s: Stop, frame: &[u8]) -> Self {
+        let verdict = match s {
+            Stop::Drop(r) => Verdict::Drop(r),
+            Stop::Punt(reason) => Verdict::Punt {
+                reason,
+                frame: frame.to_vec(),
+            },
+        };
+        Outcome {
+            verdict,
+            ct_state: None,
+            rule: None,
+        }
+    }
+}
+
+/// Packets and bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PacketsBytes {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+impl PacketsBytes {
+    fn add(&mut self, bytes: usize) {
+        self.packets += 1;
+        self.bytes += bytes as u64;
+    }
+}
+
+/// The datapath's counters (docs/datapath.md §8).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub drops: BTreeMap<DropReason, u64>,
+    pub punts: BTreeMap<PuntReason, u64>,
+    /// Per source context (`ctx_epoch` direct counter).
+    pub ctx: BTreeMap<u32, PacketsBytes>,
+    /// Per rule (`policy` direct counter).
+    pub rules: BTreeMap<u32, PacketsBytes>,
+}
+
+/// One NIC's datapath: configuration, tables, conntrack and counters.
+#[derive(Clone, Debug)]
+pub struct Datapath {
+    config: Config,
+    pub tables: Tables,
+    pub ct: CtTable,
+    pub counters: Counters,
+}
+
+/// Where a TX packet goes once classified.
+enum TxAct {
+    Local(Port),
+    Native,
+    Geneve(std::net::Ipv4Addr),
+    Gbp(std::net::Ipv4Addr),
+}
+
+impl Datapath {
+    /// A datapath with empty tables.
+    pub fn new(config: Config) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Datapath {
+            ct: CtTable::new(config.ct_buckets),
+            config,
+            tables: Tables::default(),
+            counters: Counters::default(),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Replaces the configuration. A new conntrack geometry starts an empty table
+    /// (its overflow entries are kept); everything else takes effect on the next packet.
+    pub fn set_config(&mut self, config: Config) -> Result<(), ConfigError> {
+        config.validate()?;
+        if config.ct_buckets != self.ct.buckets() {
+            let mut ct = CtTable::new(config.ct_buckets);
+            for (k, e) in self.ct.overflow_entries() {
+                ct.set_overflow(*k, *e);
+            }
+            self.ct = ct;
+        }
+        self.config = config;
+        Ok(())
+    }
+
+    /// Processes one packet that arrived on `in_port` at time `now` (µs).
+    pub fn process(&mut self, now: u64, in_port: Port, frame: &[u8]) -> Outcome {
+        let out = self.ingress(now, in_port, frame, true);
+        match &out.verdict {
+            Verdict::Drop(r) => *self.counters.drops.entry(*r).or_default() += 1,
+            Verdict::Punt { reason, .. } => *self.counters.punts.entry(*reason).or_default() += 1,
+            Verdict::Forward { .. } => {}
+        }
+        out
+    }
+
+    fn ingress(&mut self, now: u64, in_port: Port, frame: &[u8], from_wire: bool) -> Outcome {
+        let drop = |r| Outcome::stop(Stop::Drop(r), frame);
+        match self.tables.port_class.get(&in_port) {
+            None => drop(DropReason::UnknownPort),
+            Some(PortClass::Cpu) if from_wire => self.packet_out(now, frame),
+            Some(PortClass::Cpu) => drop(DropReason::BadPacketOut),
+            Some(PortClass::Vport) => self.tx(now, in_port, frame),
+            Some(PortClass::Uplink) => self.rx(now, frame),
+        }
+    }
+
+    /// A packet from the CPU port: `packet_out` header (port u16, mode u8, pad u8).
+    fn packet_out(&mut self, now: u64, frame: &[u8]) -> Outcome {
+        if frame.len() < 4 {
+            return Outcome::stop(DropReason::BadPacketOut.into(), frame);
+        }
+        let port = u16::from_be_bytes([frame[0], frame[1]]);
+        let payload = &frame[4..];
+        match frame[2] {
+            0 => Outcome {
+                verdict: Verdict::Forward {
+                    port,
+                    frame: payload.to_vec(),
+                },
+                ct_state: None,
+                rule: None,
+            },
+            1 => self.ingress(now, port, payload, false),
+            _ => Outcome::stop(DropReason::BadPacketOut.into(), frame),
+        }
+    }
+
+    fn count_ctx(&mut self, ctx: u32, len: usize) {
+        self.counters.ctx.entry(ctx).or_default().add(len);
+    }
+
+    fn track(&mut self, now: u64, pkt: &IpPacket, cx: PacketCtx, len: usize) -> Tracked {
+        let rules = self.tables.rules();
+        let tr = self
+            .ct
+            .track(now, &self.config, pkt, cx, |q| evaluate(rules, q));
+        if let Some(rule) = tr.rule {
+            self.counters.rules.entry(rule).or_default().add(len);
+        }
+        tr
+    }
+
+    fn tx(&mut self, now: u64, in_port: Port, frame: &[u8]) -> Outcome {
+        let pkt = match parse_frame(frame) {
+            Ok(p) => p,
+            Err(s) => return Outcome::stop(s, frame),
+        };
+        let drop = |r| Outcome::stop(Stop::Drop(r), frame);
+        let Some(src) = self.tables.vport_ctx(in_port, pkt.src).copied() else {
+            return drop(DropReason::SpoofedSource);
+        };
+        let (dst_ctx, act) = if let Some(l) = self.tables.local_ep(pkt.dst) {
+            (l.ctx, TxAct::Local(l.vport))
+        } else if let Some(r) = self.tables.remote_ep(pkt.dst) {
+            match r.action {
+                RemoteAction::Geneve { vtep, ctx } => (ctx, TxAct::Geneve(vtep)),
+                RemoteAction::VxlanGbp { vtep, ctx } => (ctx, TxAct::Gbp(vtep)),
+                RemoteAction::World => (CTX_WORLD, TxAct::Native),
+            }
+        } else {
+            return drop(DropReason::NoRoute);
+        };
+        let Some(&epoch) = self.tables.ctx_epoch.get(&src.ctx) else {
+            return Outcome::stop(PuntReason::CtxUnknown.into(), frame);
+        };
+        self.count_ctx(src.ctx, frame.len());
+        let cx = PacketCtx {
+            zone: src.zone,
+            src_ctx: src.ctx,
+            dst_ctx,
+        };
+        let tr = self.track(now, &pkt, cx, frame.len());
+        let stopped = match tr.result {
+            TrackResult::Pass => None,
+            TrackResult::Drop(r) => Some(Stop::Drop(r)),
+            TrackResult::Full => Some(Stop::Punt(PuntReason::CtFull)),
+        };
+        let verdict = match stopped {
+            Some(s) => Outcome::stop(s, frame).verdict,
+            None => {
+                let cfg = &self.config;
+                let sport = tunnel_sport(tr.h16);
+                let (port, frame) = match act {
+                    TxAct::Local(vport) => (vport, frame.to_vec()),
+                    TxAct::Native => (cfg.uplink_port, frame.to_vec()),
+                    TxAct::Geneve(vtep) => {
+                        let mac = if cfg.auth {
+                            tag_mac(&cfg.auth_key, src.ctx, epoch, &pkt)
+                        } else {
+                            0
+                        };
+                        let tag = (src.ctx, epoch, mac);
+                        (cfg.uplink_port, geneve_encap(cfg, vtep, sport, tag, frame))
+                    }
+                    TxAct::Gbp(vtep) => {
+                        let gpid = src.ctx as u16;
+                        (
+                            cfg.uplink_port,
+                            vxlan_gbp_encap(cfg, vtep, sport, gpid, frame),
+                        )
+                    }
+                };
+                Verdict::Forward { port, frame }
+            }
+        };
+        Outcome {
+            verdict,
+            ct_state: Some(tr.state),
+            rule: tr.rule,
+        }
+    }
+
+    fn rx(&mut self, now: u64, frame: &[u8]) -> Outcome {
+        let stop = |s| Outcome::stop(s, frame);
+        let outer = match parse_frame(frame) {
+            Ok(p) => p,
+            Err(s) => return stop(s),
+        };
+        let local_vtep = v4_mapped(u32::from(self.config.local_vtep_ip));
+        let (pkt, tag, inner) = match parse_tunnel(frame, &outer, local_vtep) {
+            Err(s) => return stop(s),
+            Ok(None) => (outer, Tag::Untagged, frame),
+            Ok(Some(t)) => {
+                let inner = &frame[t.inner];
+                match parse_frame(inner) {
+                    Ok(p) => (p, t.tag, inner),
+                    Err(s) => return stop(s),
+                }
+            }
+        };
+        let src_ctx = match tag {
+            Tag::Geneve { ctx, .. } => ctx,
+            Tag::Gbp { gpid } => u32::from(gpid),
+            Tag::Untagged => CTX_WORLD,
+        };
+        if src_ctx == 0 {
+            return stop(DropReason::TagCtxZero.into());
+        }
+        if let Tag::Geneve { ctx, epoch, mac } = tag
+            && self.config.auth
+            && mac != tag_mac(&self.config.auth_key, ctx, epoch, &pkt)
+        {
+            return stop(DropReason::TagBadMac.into());
+        }
+        let Some(local) = self.tables.local_ep(pkt.dst).copied() else {
+            return stop(DropReason::NoLocalEp.into());
+        };
+        if !matches!(tag, Tag::Untagged) {
+            let Some(&epoch) = self.tables.ctx_epoch.get(&src_ctx) else {
+                return stop(PuntReason::CtxUnknown.into());
+            };
+            if let Tag::Geneve { epoch: wire, .. } = tag
+                && wire != epoch
+            {
+                return stop(PuntReason::CtxStaleEpoch.into());
+            }
+            self.count_ctx(src_ctx, frame.len());
+        }
+        let cx = PacketCtx {
+            zone: local.zone,
+            src_ctx,
+            dst_ctx: local.ctx,
+        };
+        let tr = self.track(now, &pkt, cx, frame.len());
+        let verdict = match tr.result {
+            TrackResult::Pass => Verdict::Forward {
+                port: local.vport,
+                frame: inner.to_vec(),
+            },
+            TrackResult::Drop(r) => Verdict::Drop(r),
+            TrackResult::Full => Verdict::Punt {
+                reason: PuntReason::CtFull,
+                frame: frame.to_vec(),
+            },
+        };
+        Outcome {
+            verdict,
+            ct_state: Some(tr.state),
+            rule: tr.rule,
+        }
+    }
+}
