@@ -61,7 +61,7 @@ module ztnic_ctrl #(
     output wire                     cfg_auth,
     output wire [127:0]             cfg_auth_key,
     output wire [4:0]               cfg_ct_log2,
-    output wire [31:0]              cfg_policy_gen,
+    output wire [15:0]              cfg_policy_gen,
     output wire [4:0]               cfg_tcp_wscale,
     output wire [64*16-1:0]         cfg_timeouts,
 
@@ -132,7 +132,7 @@ assign cfg_vni = vni_reg[23:0];
 assign cfg_auth = auth_enable_reg[0];
 assign cfg_auth_key = auth_key_reg;
 assign cfg_ct_log2 = (ct_buckets_log2_reg > CT_LOG2_MAX) ? CT_LOG2_MAX[4:0] : ct_buckets_log2_reg[4:0];
-assign cfg_policy_gen = policy_gen_reg;
+assign cfg_policy_gen = policy_gen_reg[15:0];
 assign cfg_tcp_wscale = (tcp_wscale_reg > 14) ? 5'd14 : tcp_wscale_reg[4:0];
 
 genvar t;

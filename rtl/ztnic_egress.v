@@ -219,7 +219,7 @@ wire [2*DATA_W-1:0] acc_after = out_fire ? (acc_reg >> DATA_W) : acc_reg;
 wire last_after = out_fire && out_last ? 1'b0 : last_reg;
 
 // a chunk joins the gearbox if it fits and does not mix two frames
-assign chunk_ready = !last_after && ({1'b0, cnt_after} + {1'b0, chunk_cnt} <= 2 * B);
+assign chunk_ready = !last_after && ({{(32-CW){1'b0}}, cnt_after} + {{(32-CW){1'b0}}, chunk_cnt} <= 2 * B);
 
 reg [2*DATA_W-1:0] chunk_masked;
 integer m;

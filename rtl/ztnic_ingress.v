@@ -85,7 +85,7 @@ wire first = beat_reg == 0;
 
 always @* begin
     hdr_next = first ? {8*HDR_BYTES{1'b0}} : hdr_reg;
-    if (beat_reg < HDR_BEATS) begin
+    if ({16'd0, beat_reg} < HDR_BEATS) begin
         hdr_next[DATA_W*beat_reg[7:0] +: DATA_W] = s_axis_tdata;
     end
     beat_next = beat_reg;

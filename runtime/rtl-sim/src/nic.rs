@@ -1,0 +1,485 @@
+//! A cycle-accurate test bench around [`Sim`]: stream frames in and out, AXI4-Lite,
+//! table accesses, events and the verdict side-band.
+
+use std::collections::VecDeque;
+
+use crate::regmap::{events, layout, table_cmd_enum, tables};
+use crate::{BEAT_BYTES, Inputs, Outputs, Sim};
+
+/// Errors of driving the model.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SimError {
+    #[error("table {table} rejected index {index} (unknown table or index out of range)")]
+    Table { table: u32, index: u32 },
+    #[error("{what} did not complete within {cycles} clocks")]
+    Timeout { what: &'static str, cycles: u64 },
+    #[error("entry of {bits} bits does not fit the {words}-word table window")]
+    TooWide { bits: usize, words: usize },
+}
+
+/// A frame on one of the stream ports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub port: u16,
+    pub data: Vec<u8>,
+}
+
+/// The verdict side-band record of one packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// `regmap::verdict_enum` value.
+    pub verdict: u8,
+    /// Drop or punt reason code.
+    pub reason: u8,
+    /// Output port (forward and punt).
+    pub port: u16,
+    /// ct_state bits (`regmap::ct_state_bit_enum`) when the packet reached conntrack.
+    pub ct_state: Option<u8>,
+    /// The policy rule that decided, when the policy was consulted.
+    pub rule: Option<u32>,
+    /// Clocks from the start of parsing to the verdict.
+    pub cycles: u16,
+    /// Simulation clock of the verdict.
+    pub at_cycle: u64,
+}
+
+/// An event FIFO record (`regmap::layout::event`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub kind: u8,
+    pub reason: u8,
+    pub port: u16,
+    pub ctx: u32,
+    pub epoch: u8,
+    pub hash: u32,
+    pub time: u32,
+}
+
+struct Beat {
+    data: [u8; BEAT_BYTES],
+    keep: u64,
+    last: bool,
+    port: u16,
+}
+
+/// A pattern deciding, once per clock, whether a valid or ready signal is held low.
+pub type Pattern = Box<dyn FnMut() -> bool>;
+
+/// The Verilated NIC with a cycle-accurate bench around it.
+pub struct Nic {
+    sim: Sim,
+    ts_us: u64,
+    input: VecDeque<Beat>,
+    in_idle: Option<Pattern>,
+    out_stall: Option<Pattern>,
+    cur_out: Vec<u8>,
+    frames_out: VecDeque<Frame>,
+    statuses: VecDeque<Status>,
+    frames_sent: u64,
+    verdicts_seen: u64,
+    beats_in: u64,
+    beats_out: u64,
+    last_out_cycle: u64,
+    in_beat_cycles: Vec<u64>,
+    record_in_beats: bool,
+}
+
+impl Default for Nic {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+const AXIL_TIMEOUT: u64 = 10_000;
+
+impl Nic {
+    /// A model just out of reset.
+    pub fn new() -> Nic {
+        let mut sim = Sim::new();
+        sim.reset(4);
+        Nic {
+            sim,
+            ts_us: 0,
+            input: VecDeque::new(),
+            in_idle: None,
+            out_stall: None,
+            cur_out: Vec::new(),
+            frames_out: VecDeque::new(),
+            statuses: VecDeque::new(),
+            frames_sent: 0,
+            verdicts_seen: 0,
+            beats_in: 0,
+            beats_out: 0,
+            last_out_cycle: 0,
+            in_beat_cycles: Vec::new(),
+            record_in_beats: false,
+        }
+    }
+
+    /// Sets the time input (µs) seen by conntrack from the next clock on.
+    pub fn set_time_us(&mut self, ts: u64) {
+        self.ts_us = ts;
+    }
+
+    /// Idle cycles on the input: when the pattern returns true, no beat is offered.
+    pub fn set_input_idle(&mut self, p: Option<Pattern>) {
+        self.in_idle = p;
+    }
+
+    /// Back-pressure on the output: when the pattern returns true, tready is low.
+    pub fn set_output_stall(&mut self, p: Option<Pattern>) {
+        self.out_stall = p;
+    }
+
+    /// Records the clock of every accepted input beat (for throughput figures).
+    pub fn record_input_beats(&mut self, on: bool) {
+        self.record_in_beats = on;
+        self.in_beat_cycles.clear();
+    }
+
+    /// Clocks at which input beats were accepted since recording started.
+    pub fn input_beat_cycles(&self) -> &[u64] {
+        &self.in_beat_cycles
+    }
+
+    /// Clocks simulated so far.
+    pub fn cycles(&self) -> u64 {
+        self.sim.cycles()
+    }
+
+    /// Input and output beats moved so far.
+    pub fn beats(&self) -> (u64, u64) {
+        (self.beats_in, self.beats_out)
+    }
+
+    /// Queues a frame on the input stream (sent as the clocks run).
+    pub fn send(&mut self, port: u16, frame: &[u8]) {
+        let n = frame.len().div_ceil(BEAT_BYTES).max(1);
+        for i in 0..n {
+            let chunk = frame
+                .get(i * BEAT_BYTES..frame.len().min((i + 1) * BEAT_BYTES))
+                .unwrap_or(&[]);
+            let mut data = [0u8; BEAT_BYTES];
+            data[..chunk.len()].copy_from_slice(chunk);
+            let keep = if chunk.len() == BEAT_BYTES {
+                u64::MAX
+            } else {
+                (1u64 << chunk.len()) - 1
+            };
+            self.input.push_back(Beat {
+                data,
+                keep,
+                last: i + 1 == n,
+                port,
+            });
+        }
+        self.frames_sent += 1;
+    }
+
+    /// Frames that left the output since the last call.
+    pub fn take_frames(&mut self) -> Vec<Frame> {
+        self.frames_out.drain(..).collect()
+    }
+
+    /// Verdict records since the last call.
+    pub fn take_statuses(&mut self) -> Vec<Status> {
+        self.statuses.drain(..).collect()
+    }
+
+    /// Frames queued but not fully accepted yet, and verdicts still to come.
+    pub fn pending(&self) -> (usize, u64) {
+        (self.input.len(), self.frames_sent - self.verdicts_seen)
+    }
+
+    /// One clock with the given AXI4-Lite inputs; returns this clock's outputs.
+    fn clock(&mut self, axil: &Inputs) -> Outputs {
+        let idle = self.in_idle.as_mut().is_some_and(|p| p());
+        let stall = self.out_stall.as_mut().is_some_and(|p| p());
+        let mut inp = *axil;
+        inp.ts_us = self.ts_us;
+        inp.m_tready = !stall;
+        if let (false, Some(b)) = (idle, self.input.front()) {
+            inp.s_tdata = b.data;
+            inp.s_tkeep = b.keep;
+            inp.s_tvalid = true;
+            inp.s_tlast = b.last;
+            inp.s_tuser = b.port;
+        }
+        let out = self.sim.comb(&inp);
+        let cycle = self.sim.cycles();
+        if inp.s_tvalid && out.s_tready {
+            self.input.pop_front();
+            self.beats_in += 1;
+            if self.record_in_beats {
+                self.in_beat_cycles.push(cycle);
+            }
+        }
+        if out.m_tvalid && inp.m_tready {
+            self.beats_out += 1;
+            self.last_out_cycle = cycle;
+            let n = (out.m_tkeep.trailing_ones() as usize).min(BEAT_BYTES);
+            self.cur_out.extend_from_slice(&out.m_tdata[..n]);
+            if out.m_tlast {
+                self.frames_out.push_back(Frame {
+                    port: out.m_tuser,
+                    data: std::mem::take(&mut self.cur_out),
+                });
+            }
+        }
+        if out.st_valid {
+            self.verdicts_seen += 1;
+            self.statuses.push_back(Status {
+                verdict: out.st_verdict,
+                reason: out.st_reason,
+                port: out.st_port,
+                ct_state: out.st_ct_valid.then_some(out.st_ct_state),
+                rule: out.st_rule_valid.then_some(out.st_rule),
+                cycles: out.st_cycles,
+                at_cycle: cycle,
+            });
+        }
+        self.sim.tick();
+        out
+    }
+
+    /// Runs `n` clocks.
+    pub fn run(&mut self, n: u64) {
+        for _ in 0..n {
+            self.clock(&Inputs::default());
+        }
+    }
+
+    /// Runs until every queued frame has its verdict and the output has been quiet for
+    /// a while, or fails after `max` clocks.
+    pub fn run_until_idle(&mut self, max: u64) -> Result<(), SimError> {
+        let start = self.cycles();
+        loop {
+            let out = self.clock(&Inputs::default());
+            let done = self.input.is_empty()
+                && self.verdicts_seen == self.frames_sent
+                && !out.m_tvalid
+                && self.cycles() > self.last_out_cycle + 16;
+            if done {
+                return Ok(());
+            }
+            if self.cycles() - start > max {
+                return Err(SimError::Timeout {
+                    what: "the datapath draining",
+                    cycles: max,
+                });
+            }
+        }
+    }
+
+    /// AXI4-Lite write of one register.
+    pub fn write(&mut self, addr: u32, data: u32) -> Result<(), SimError> {
+        let mut req = Inputs {
+            awaddr: addr as u16,
+            awvalid: true,
+            wdata: data,
+            wstrb: 0xf,
+            wvalid: true,
+            ..Inputs::default()
+        };
+        for _ in 0..AXIL_TIMEOUT {
+            let out = self.clock(&req);
+            if out.awready && req.awvalid {
+                req.awvalid = false;
+                req.wvalid = false;
+                req.bready = true;
+                continue;
+            }
+            if req.bready && out.bvalid {
+                return Ok(());
+            }
+        }
+        Err(SimError::Timeout {
+            what: "AXI4-Lite write",
+            cycles: AXIL_TIMEOUT,
+        })
+    }
+
+    /// AXI4-Lite read of one register.
+    pub fn read(&mut self, addr: u32) -> Result<u32, SimError> {
+        let mut req = Inputs {
+            araddr: addr as u16,
+            arvalid: true,
+            ..Inputs::default()
+        };
+        for _ in 0..AXIL_TIMEOUT {
+            let out = self.clock(&req);
+            if out.arready && req.arvalid {
+                req.arvalid = false;
+                req.rready = true;
+                continue;
+            }
+            if req.rready && out.rvalid {
+                return Ok(out.rdata);
+            }
+        }
+        Err(SimError::Timeout {
+            what: "AXI4-Lite read",
+            cycles: AXIL_TIMEOUT,
+        })
+    }
+
+    fn table_cmd(&mut self, table: u32, index: u32, cmd: u32) -> Result<(), SimError> {
+        self.write(tables::SELECT, table)?;
+        self.write(tables::INDEX, index)?;
+        self.write(tables::CMD, cmd)?;
+        for _ in 0..AXIL_TIMEOUT {
+            let st = self.read(tables::STATUS)?;
+            if st & 1 == 0 {
+                return if st & 2 != 0 {
+                    Err(SimError::Table { table, index })
+                } else {
+                    Ok(())
+                };
+            }
+        }
+        Err(SimError::Timeout {
+            what: "table access",
+            cycles: AXIL_TIMEOUT,
+        })
+    }
+
+    /// Writes a table entry given as little-endian 32-bit words (bit 0 of word 0 is
+    /// bit 0 of the entry layout).
+    pub fn table_write(&mut self, table: u32, index: u32, words: &[u32]) -> Result<(), SimError> {
+        let n = tables::DATA_COUNT as usize;
+        if words.len() > n {
+            return Err(SimError::TooWide {
+                bits: words.len() * 32,
+                words: n,
+            });
+        }
+        for i in 0..n {
+            let w = words.get(i).copied().unwrap_or(0);
+            self.write(tables::DATA + 4 * i as u32, w)?;
+        }
+        self.table_cmd(table, index, table_cmd_enum::WRITE)
+    }
+
+    /// Reads a table entry as `words` little-endian 32-bit words.
+    pub fn table_read(
+        &mut self,
+        table: u32,
+        index: u32,
+        words: usize,
+    ) -> Result<Vec<u32>, SimError> {
+        self.table_cmd(table, index, table_cmd_enum::READ)?;
+        (0..words.min(tables::DATA_COUNT as usize))
+            .map(|i| self.read(tables::DATA + 4 * i as u32))
+            .collect()
+    }
+
+    /// Pops the head of the event FIFO, if any.
+    pub fn pop_event(&mut self) -> Result<Option<Event>, SimError> {
+        if self.read(events::COUNT)? == 0 {
+            return Ok(None);
+        }
+        let mut w = [0u32; 4];
+        for (i, x) in w.iter_mut().enumerate() {
+            *x = self.read(events::DATA + 4 * i as u32)?;
+        }
+        self.write(events::POP, 1)?;
+        let bits = Bits::from_words(&w);
+        use layout::event as e;
+        Ok(Some(Event {
+            kind: bits.get(e::KIND) as u8,
+            reason: bits.get(e::REASON) as u8,
+            port: bits.get(e::PORT) as u16,
+            ctx: bits.get(e::CTX) as u32,
+            epoch: bits.get(e::EPOCH) as u8,
+            hash: bits.get(e::HASH) as u32,
+            time: bits.get(e::TIME) as u32,
+        }))
+    }
+}
+
+/// A little-endian bit vector for building and reading entry layouts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bits(Vec<u32>);
+
+impl Bits {
+    /// `n` zero bits (rounded up to words).
+    pub fn zero(n: u32) -> Bits {
+        Bits(vec![0; n.div_ceil(32) as usize])
+    }
+
+    pub fn from_words(w: &[u32]) -> Bits {
+        Bits(w.to_vec())
+    }
+
+    pub fn words(&self) -> &[u32] {
+        &self.0
+    }
+
+    fn bit(&self, i: u32) -> bool {
+        self.0
+            .get((i / 32) as usize)
+            .is_some_and(|w| (w >> (i % 32)) & 1 != 0)
+    }
+
+    fn set_bit(&mut self, i: u32, v: bool) {
+        let idx = (i / 32) as usize;
+        if idx >= self.0.len() {
+            self.0.resize(idx + 1, 0);
+        }
+        if v {
+            self.0[idx] |= 1 << (i % 32);
+        } else {
+            self.0[idx] &= !(1 << (i % 32));
+        }
+    }
+
+    /// Sets a field of up to 128 bits.
+    pub fn set(&mut self, f: crate::regmap::Field, v: u128) {
+        for b in 0..f.width.min(128) {
+            self.set_bit(f.lsb + b, (v >> b) & 1 != 0);
+        }
+    }
+
+    /// Sets a field at `base + f.lsb` (array elements).
+    pub fn set_at(&mut self, base: u32, f: crate::regmap::Field, v: u128) {
+        self.set(
+            crate::regmap::Field {
+                lsb: base + f.lsb,
+                width: f.width,
+            },
+            v,
+        );
+    }
+
+    /// Reads a field of up to 128 bits.
+    pub fn get(&self, f: crate::regmap::Field) -> u128 {
+        (0..f.width.min(128)).fold(0u128, |acc, b| acc | (u128::from(self.bit(f.lsb + b)) << b))
+    }
+
+    /// Sets a wide field from big-endian bytes (the conntrack key).
+    pub fn set_bytes_be(&mut self, f: crate::regmap::Field, bytes: &[u8]) {
+        let n = bytes.len() as u32;
+        for (i, byte) in bytes.iter().enumerate() {
+            for b in 0..8 {
+                let bit = (n - 1 - i as u32) * 8 + b;
+                if bit < f.width {
+                    self.set_bit(f.lsb + bit, (byte >> b) & 1 != 0);
+                }
+            }
+        }
+    }
+
+    /// Reads a wide field as big-endian bytes.
+    pub fn get_bytes_be(&self, f: crate::regmap::Field) -> Vec<u8> {
+        let n = f.width.div_ceil(8);
+        (0..n)
+            .map(|i| {
+                let base = (n - 1 - i) * 8;
+                (0..8).fold(0u8, |acc, b| {
+                    let bit = base + b;
+                    acc | (u8::from(bit < f.width && self.bit(f.lsb + bit)) << b)
+                })
+            })
+            .collect()
+    }
+}
