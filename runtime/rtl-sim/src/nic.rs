@@ -255,10 +255,11 @@ impl Nic {
         let start = self.cycles();
         loop {
             let out = self.clock(&Inputs::default());
+            let last_verdict = self.statuses.back().map_or(0, |s| s.at_cycle);
             let done = self.input.is_empty()
                 && self.verdicts_seen == self.frames_sent
                 && !out.m_tvalid
-                && self.cycles() > self.last_out_cycle + 16;
+                && self.cycles() > self.last_out_cycle.max(last_verdict) + 16;
             if done {
                 return Ok(());
             }
