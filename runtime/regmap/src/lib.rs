@@ -724,10 +724,18 @@ pub fn reasons_verilog() -> String {
          /* verilator lint_off UNUSEDPARAM */\n",
     );
     for r in DropReason::ALL {
-        s.push_str(&format!("localparam [7:0] DROP_{} = 8'd{};\n", upper(r.name()), r.code()));
+        s.push_str(&format!(
+            "localparam [7:0] DROP_{} = 8'd{};\n",
+            upper(r.name()),
+            r.code()
+        ));
     }
     for r in PuntReason::ALL {
-        s.push_str(&format!("localparam [7:0] PUNT_{} = 8'd{};\n", upper(r.name()), r.code()));
+        s.push_str(&format!(
+            "localparam [7:0] PUNT_{} = 8'd{};\n",
+            upper(r.name()),
+            r.code()
+        ));
     }
     let dmax = DropReason::ALL.iter().map(|r| r.code()).max().unwrap_or(0);
     let pmax = PuntReason::ALL.iter().map(|r| r.code()).max().unwrap_or(0);
