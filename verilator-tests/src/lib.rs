@@ -677,3 +677,98 @@ impl Target for RtlTarget {
 pub fn addr128(ip: IpAddr) -> u128 {
     to_u128(ip)
 }
+
+/// A small deterministic random generator (xorshift64*) for sweeps and fuzzing.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// True with probability `num / den`.
+    pub fn chance(&mut self, num: u64, den: u64) -> bool {
+        self.next_u64() % den < num
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+}
+
+/// An IPv4/UDP frame of exactly `len` bytes (at least 42) from `src` to `dst`.
+pub fn udp_frame(len: usize, src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
+    let len = len.max(42);
+    let mut f = vec![0u8; len];
+    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, 0xaa]);
+    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 0xbb]);
+    f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+    let ip_len = (len - 14) as u16;
+    f[14] = 0x45;
+    f[16..18].copy_from_slice(&ip_len.to_be_bytes());
+    f[22] = 64;
+    f[23] = 17;
+    f[26..30].copy_from_slice(&src);
+    f[30..34].copy_from_slice(&dst);
+    let csum = !ztnic_model::parse::ipv4_checksum_fold(&f[14..34]);
+    f[24..26].copy_from_slice(&csum.to_be_bytes());
+    f[34..36].copy_from_slice(&sport.to_be_bytes());
+    f[36..38].copy_from_slice(&dport.to_be_bytes());
+    f[38..40].copy_from_slice(&(ip_len - 20).to_be_bytes());
+    for (i, b) in f[42..].iter_mut().enumerate() {
+        *b = i as u8;
+    }
+    f
+}
+
+/// Table writes of a small NIC: vport 1 (10.0.0.1, ctx 256) may send UDP anywhere in
+/// `world` (natively out of the uplink, port 0); the CPU port is 255.
+pub fn world_udp_setup() -> Vec<Op> {
+    use ztnic_model::{CtxEpoch, PortRange, Prefix, ProtoMatch, RemoteEp, VportCtx};
+    let ip = |s: &str| s.parse::<IpAddr>().expect("literal address");
+    vec![
+        Op::SetPortClass {
+            port: 0,
+            class: PortClass::Uplink,
+        },
+        Op::SetPortClass {
+            port: 1,
+            class: PortClass::Vport,
+        },
+        Op::SetPortClass {
+            port: 255,
+            class: PortClass::Cpu,
+        },
+        Op::SetVportCtx(VportCtx {
+            port: 1,
+            ip: ip("10.0.0.1"),
+            ctx: 256,
+            zone: 0,
+        }),
+        Op::SetCtxEpoch(CtxEpoch { ctx: 256, epoch: 1 }),
+        Op::SetRemoteEp(RemoteEp {
+            prefix: Prefix {
+                addr: ip("0.0.0.0"),
+                len: 0,
+            },
+            action: RemoteAction::World,
+        }),
+        Op::SetRule(Rule {
+            id: 1,
+            priority: 1,
+            src: Some(256),
+            dst: None,
+            proto: ProtoMatch(Some(17)),
+            ports: PortRange::ANY,
+            action: Action::Allow,
+        }),
+    ]
+}
