@@ -1,9 +1,15 @@
 // trivial_fwd: the smallest v1model program that exercises every P4Runtime
 // feature ztnic's client uses against bmv2, and the baseline of the bmv2
 // benchmarks. One exact table forwards by ingress port; its entries carry a
-// direct counter and may age out (idle timeout); every packet from a host port
+// direct counter and may age out (idle timeout); every packet it processes
 // sends a MAC-learning digest; the CPU port carries packet_in / packet_out
 // controller headers; every drop records its reason in `ingress.drops`.
+//
+// A PacketOut whose egress_port is non-zero leaves by that port untouched. One
+// with egress_port 0 is "submitted to ingress": it goes through port_fwd as a
+// packet received on the CPU port, so a test without any data-plane interface
+// can drive the table, its counter, the digest and (with a `punt` entry for
+// port 255) a PacketIn from the controller alone.
 
 #include <core.p4>
 #include <v1model.p4>
@@ -100,10 +106,11 @@ control ingress(inout headers_t hdr, inout metadata_t meta,
     }
 
     apply {
-        if (hdr.packet_out.isValid()) {
+        if (hdr.packet_out.isValid() && hdr.packet_out.egress_port != 0) {
             std.egress_spec = hdr.packet_out.egress_port;
             hdr.packet_out.setInvalid();
         } else {
+            hdr.packet_out.setInvalid();
             digest<mac_learn_t>(1, { hdr.ethernet.src_addr, std.ingress_port });
             port_fwd.apply();
             if (meta.drop_reason != 0) {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio_stream::Stream;
+use tokio_stream::{Stream, StreamExt};
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tonic::{Code, Request, Response, Status, Streaming};
 use ztnic_p4runtime::v1::{
@@ -186,15 +186,24 @@ impl<B: Backend> P4RuntimeService<B> {
             .max_encoding_message_size(limit)
     }
 
-    /// Serves on `listener` until `shutdown` completes.
+    /// Serves on `listener` until `shutdown` completes. Accepted
+    /// connections have Nagle's algorithm off: P4Runtime is request/response
+    /// and small replies must not wait for delayed ACKs.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), tonic::transport::Error> {
+        let incoming = TcpListenerStream::new(listener).map(|conn| {
+            conn.inspect(|stream| {
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::warn!("TCP_NODELAY: {e}");
+                }
+            })
+        });
         tonic::transport::Server::builder()
             .add_service(self.into_server())
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+            .serve_with_incoming_shutdown(incoming, shutdown)
             .await
     }
 

@@ -1,0 +1,87 @@
+//! Client errors.
+
+use ztnic_p4runtime::bytestring::BytestringError;
+use ztnic_p4runtime::{P4InfoError, ValidationError};
+
+/// The outcome of one failed update of a Write batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateError {
+    /// Position of the update in the list passed to the write call.
+    pub index: usize,
+    /// Canonical code (e.g. `AlreadyExists`, `NotFound`, `InvalidArgument`).
+    pub code: tonic::Code,
+    /// The server's explanation.
+    pub message: String,
+}
+
+/// Why a client call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The endpoint URI is malformed.
+    #[error("invalid endpoint '{0}'")]
+    Endpoint(String),
+    /// The connection could not be made.
+    #[error("connecting: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The server rejected the whole RPC (no per-update details).
+    #[error("rpc failed: {}: {}", .0.code(), .0.message())]
+    Rpc(#[from] tonic::Status),
+    /// Some updates of a Write failed; the others (code OK) were applied
+    /// unless the batch was atomic.
+    #[error("{} update(s) failed: {}", .errors.len(), summary(.errors))]
+    Write {
+        /// The failed updates, by position.
+        errors: Vec<UpdateError>,
+    },
+    /// Arbitration was refused, or the stream could not be established.
+    #[error("arbitration failed: {0}")]
+    Arbitration(String),
+    /// No arbitration answer within the configured timeout.
+    #[error("no arbitration answer within {0:?}")]
+    ArbitrationTimeout(std::time::Duration),
+    /// The session is gone and reconnect attempts are exhausted.
+    #[error("stream channel closed")]
+    Disconnected,
+    /// Name resolution needs a P4Info; set a pipeline or load one first.
+    #[error("no P4Info: call set_pipeline, use_p4info or fetch_p4info first")]
+    NoP4Info,
+    /// A name or id is not in the P4Info.
+    #[error(transparent)]
+    P4Info(#[from] P4InfoError),
+    /// An entity fails the P4Info checks.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// A value does not fit its field.
+    #[error("{what}: {source}")]
+    Value {
+        /// The field.
+        what: String,
+        /// The problem.
+        source: BytestringError,
+    },
+    /// The server answered something unexpected.
+    #[error("unexpected answer: {0}")]
+    Protocol(String),
+}
+
+fn summary(errors: &[UpdateError]) -> String {
+    errors
+        .iter()
+        .take(5)
+        .map(|e| format!("#{} {:?} {}", e.index, e.code, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ClientError {
+    /// The canonical code of an RPC-wide failure, or of the first failed
+    /// update of a Write.
+    pub fn code(&self) -> Option<tonic::Code> {
+        match self {
+            ClientError::Rpc(s) => Some(s.code()),
+            ClientError::Write { errors } => errors.first().map(|e| e.code),
+            ClientError::Invalid(v) => Some(v.code),
+            _ => None,
+        }
+    }
+}
