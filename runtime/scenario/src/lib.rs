@@ -661,6 +661,9 @@ pub struct RunSummary {
     pub unobserved: usize,
     /// Packets also compared byte for byte with the reference target.
     pub compared: usize,
+    pub forwarded: usize,
+    pub dropped: usize,
+    pub punted: usize,
 }
 
 fn hex(b: &[u8]) -> String {
@@ -845,6 +848,11 @@ pub fn run(
         let got = target
             .send(step.at_us, send.port, &send.frame)
             .map_err(terr(&tname))?;
+        match got.verdict {
+            Verdict::Forward { .. } => summary.forwarded += 1,
+            Verdict::Drop(_) => summary.dropped += 1,
+            Verdict::Punt { .. } => summary.punted += 1,
+        }
         check(&send.expect, &got, &mut summary).map_err(mismatch)?;
         if let Some(r) = reference.as_deref_mut() {
             let rname = r.name();

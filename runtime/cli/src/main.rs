@@ -1,0 +1,169 @@
+//! `ztnic`: the command-line entry point. It only wires the library crates together.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+use ztnic_scenario::{ModelTarget, load_all, run, scenarios_dir};
+
+#[derive(Parser)]
+#[command(
+    name = "ztnic",
+    version,
+    about = "Zero-trust SmartNIC: datapath demo and tools"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replays every shared scenario through a target and shows what it did with each
+    /// packet: forwarded, dropped or punted, and why.
+    Demo {
+        /// Directory of scenario files.
+        #[arg(long, default_value_os_t = scenarios_dir())]
+        scenarios: PathBuf,
+        /// Only scenarios whose id (category/name) contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Print machine-readable JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Serialize, Default)]
+struct ScenarioResult {
+    id: String,
+    description: String,
+    packets: usize,
+    forwarded: usize,
+    dropped: usize,
+    punted: usize,
+    passed: bool,
+    error: Option<String>,
+}
+
+#[derive(Serialize, Default)]
+struct DemoReport {
+    target: String,
+    scenarios: Vec<ScenarioResult>,
+    drops: BTreeMap<String, u64>,
+    punts: BTreeMap<String, u64>,
+}
+
+fn demo(dir: PathBuf, filter: Option<String>, json: bool) -> Result<bool> {
+    let all =
+        load_all(&dir).with_context(|| format!("loading scenarios from {}", dir.display()))?;
+    let mut report = DemoReport {
+        target: "model".into(),
+        ..DemoReport::default()
+    };
+    let chosen: Vec<_> = all
+        .iter()
+        .filter(|s| filter.as_ref().is_none_or(|f| s.id.contains(f.as_str())))
+        .collect();
+    anyhow::ensure!(!chosen.is_empty(), "no scenario matches {filter:?}");
+    for s in chosen {
+        let mut target = ModelTarget::default();
+        let outcome = run(s, &mut target, None);
+        let mut r = ScenarioResult {
+            id: s.id.clone(),
+            description: s.description.clone(),
+            packets: s.packets(),
+            passed: outcome.is_ok(),
+            ..ScenarioResult::default()
+        };
+        match outcome {
+            Ok(sum) => {
+                r.forwarded = sum.forwarded;
+                r.dropped = sum.dropped;
+                r.punted = sum.punted;
+            }
+            Err(e) => r.error = Some(e.to_string()),
+        }
+        for (reason, n) in &target.dp.counters.drops {
+            *report.drops.entry(reason.to_string()).or_default() += n;
+        }
+        for (reason, n) in &target.dp.counters.punts {
+            *report.punts.entry(reason.to_string()).or_default() += n;
+        }
+        report.scenarios.push(r);
+    }
+    let ok = report.scenarios.iter().all(|s| s.passed);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(ok)
+}
+
+fn print_report(r: &DemoReport) {
+    let w = r
+        .scenarios
+        .iter()
+        .map(|s| s.id.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    println!(
+        "ztnic demo: every shared scenario through the {} target\n",
+        r.target
+    );
+    println!(
+        "{:<w$}  {:>7}  {:>9}  {:>7}  {:>6}  result",
+        "scenario", "packets", "forwarded", "dropped", "punted"
+    );
+    println!("{}", "-".repeat(w + 46));
+    for s in &r.scenarios {
+        let result = if s.passed { "as designed" } else { "MISMATCH" };
+        println!(
+            "{:<w$}  {:>7}  {:>9}  {:>7}  {:>6}  {result}",
+            s.id, s.packets, s.forwarded, s.dropped, s.punted
+        );
+        if let Some(e) = &s.error {
+            println!("    {}", e.replace('\n', "\n    "));
+        }
+    }
+    let sum = |f: fn(&ScenarioResult) -> usize| r.scenarios.iter().map(f).sum::<usize>();
+    println!("{}", "-".repeat(w + 46));
+    println!(
+        "{:<w$}  {:>7}  {:>9}  {:>7}  {:>6}  {}/{} as designed",
+        "total",
+        sum(|s| s.packets),
+        sum(|s| s.forwarded),
+        sum(|s| s.dropped),
+        sum(|s| s.punted),
+        r.scenarios.iter().filter(|s| s.passed).count(),
+        r.scenarios.len()
+    );
+    println!("\ndropped, by reason:");
+    for (reason, n) in &r.drops {
+        println!("  {reason:<24} {n:>5}");
+    }
+    println!("sent to the control runtime, by reason:");
+    for (reason, n) in &r.punts {
+        println!("  {reason:<24} {n:>5}");
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Demo {
+            scenarios,
+            filter,
+            json,
+        } => {
+            if !demo(scenarios, filter, json)? {
+                std::process::exit(1);
+            }
+        }
+    }
+    Ok(())
+}
