@@ -19,6 +19,7 @@
 pub mod addr;
 pub mod config;
 pub mod conntrack;
+pub mod ops;
 pub mod parse;
 pub mod pipeline;
 pub mod policy;
@@ -28,6 +29,7 @@ pub mod tag;
 
 pub use config::{AuthKey, Config, ConfigError, MacAddr, Port, Timeouts};
 pub use conntrack::{CtKey, CtState, CtTable};
+pub use ops::{ApplyError, Op, OverflowFlow};
 pub use pipeline::{Counters, Datapath, Outcome, PacketsBytes, Verdict};
 pub use policy::{Action, PortRange, ProtoMatch, Rule};
 pub use reason::{DropReason, PuntReason};

@@ -11,15 +11,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_yaml_ng::Value;
-use ztnic_model::conntrack::{CtKey, OverflowEntry};
-use ztnic_model::parse::Flow;
+pub use ztnic_model::ops::{Op, OverflowFlow};
 use ztnic_model::{
-    Config, Counters, CtState, CtxEpoch, Datapath, DropReason, LocalEp, Outcome, PortClass, Prefix,
+    Config, Counters, CtState, CtxEpoch, Datapath, DropReason, LocalEp, Outcome, PortClass,
     PuntReason, RemoteEp, Rule, Verdict, VportCtx,
 };
 
@@ -50,82 +49,6 @@ pub enum ScenarioError {
     },
     #[error("invalid configuration: {0}")]
     Config(#[from] ztnic_model::ConfigError),
-}
-
-/// A control-plane operation: a table write or a configuration change.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Op {
-    SetPortClass {
-        port: u16,
-        class: PortClass,
-    },
-    SetVportCtx(VportCtx),
-    DeleteVportCtx {
-        port: u16,
-        ip: IpAddr,
-    },
-    SetLocalEp(LocalEp),
-    DeleteLocalEp {
-        ip: IpAddr,
-    },
-    SetRemoteEp(RemoteEp),
-    DeleteRemoteEp {
-        prefix: Prefix,
-    },
-    SetCtxEpoch(CtxEpoch),
-    DeleteCtxEpoch {
-        ctx: u32,
-    },
-    SetRule(Rule),
-    DeleteRule {
-        id: u32,
-    },
-    SetCtOverflow(OverflowFlow),
-    DeleteCtOverflow(OverflowFlow),
-    /// The complete new configuration (files write a partial one; the loader merges it).
-    SetConfig(Box<Config>),
-}
-
-/// A flow placed into `ct_overflow` by the controller, named by its originator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OverflowFlow {
-    #[serde(default)]
-    pub zone: u16,
-    pub proto: u8,
-    pub src: IpAddr,
-    pub dst: IpAddr,
-    #[serde(default)]
-    pub sport: u16,
-    #[serde(default)]
-    pub dport: u16,
-    /// Idle time before the target reports the entry (P4Runtime idle timeout).
-    #[serde(default = "idle_default")]
-    pub idle_timeout_ms: u64,
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn idle_default() -> u64 {
-    10_000
-}
-
-impl OverflowFlow {
-    /// The conntrack key, and whether the originator is its `lo` side.
-    pub fn key(&self) -> (CtKey, bool) {
-        let f = Flow {
-            v6: self.src.is_ipv6(),
-            src: ztnic_model::addr::to_u128(self.src),
-            dst: ztnic_model::addr::to_u128(self.dst),
-            proto: self.proto,
-            sport: self.sport,
-            dport: self.dport,
-        };
-        CtKey::of_flow(self.zone, &f)
-    }
 }
 
 /// Bytes a target must produce, with byte ranges whose value the design leaves to
@@ -320,6 +243,10 @@ enum FrameFile {
     Vxlan { to: Ipv4Addr, gbp: u16 },
     /// An explicit packet.
     Packet(Box<PacketSpec>),
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The repository's `scenarios/` directory.
@@ -890,81 +817,6 @@ impl Default for ModelTarget {
     }
 }
 
-/// A control operation the model cannot carry out.
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    #[error("{0}: no such entry")]
-    NotFound(String),
-    #[error(transparent)]
-    Config(#[from] ztnic_model::ConfigError),
-}
-
-/// Applies a control operation to a model datapath.
-pub fn apply_to_model(dp: &mut Datapath, op: &Op) -> Result<(), ApplyError> {
-    let t = &mut dp.tables;
-    let missing = |what: String| ApplyError::NotFound(what);
-    match op {
-        Op::SetPortClass { port, class } => {
-            t.port_class.insert(*port, *class);
-        }
-        Op::SetVportCtx(e) => {
-            t.set_vport_ctx(*e);
-        }
-        Op::DeleteVportCtx { port, ip } => {
-            t.remove_vport_ctx(*port, *ip)
-                .ok_or_else(|| missing(format!("vport_ctx {port} {ip}")))?;
-        }
-        Op::SetLocalEp(e) => {
-            t.set_local_ep(*e);
-        }
-        Op::DeleteLocalEp { ip } => {
-            t.remove_local_ep(*ip)
-                .ok_or_else(|| missing(format!("local_ep {ip}")))?;
-        }
-        Op::SetRemoteEp(e) => {
-            t.set_remote_ep(*e);
-        }
-        Op::DeleteRemoteEp { prefix } => {
-            t.remove_remote_ep(*prefix)
-                .ok_or_else(|| missing(format!("remote_ep {prefix}")))?;
-        }
-        Op::SetCtxEpoch(e) => {
-            t.ctx_epoch.insert(e.ctx, e.epoch);
-        }
-        Op::DeleteCtxEpoch { ctx } => {
-            t.ctx_epoch
-                .remove(ctx)
-                .ok_or_else(|| missing(format!("ctx_epoch {ctx}")))?;
-        }
-        Op::SetRule(r) => {
-            t.set_rule(*r);
-        }
-        Op::DeleteRule { id } => {
-            t.remove_rule(*id)
-                .ok_or_else(|| missing(format!("policy rule {id}")))?;
-        }
-        Op::SetCtOverflow(f) => {
-            let (key, orig_lo) = f.key();
-            dp.ct.set_overflow(
-                key,
-                OverflowEntry {
-                    orig_lo,
-                    last_hit: 0,
-                    idle_timeout_us: f.idle_timeout_ms * 1000,
-                },
-            );
-        }
-        Op::DeleteCtOverflow(f) => {
-            let (key, _) = f.key();
-            dp.ct
-                .remove_overflow(&key)
-                .ok_or_else(|| missing(format!("ct_overflow {key}")))?;
-        }
-        Op::SetConfig(c) => dp.set_config((**c).clone())?,
-    }
-    Ok(())
-}
-
 impl Target for ModelTarget {
     fn name(&self) -> String {
         "model".into()
@@ -976,7 +828,7 @@ impl Target for ModelTarget {
     }
 
     fn apply(&mut self, op: &Op) -> Result<(), TargetError> {
-        Ok(apply_to_model(&mut self.dp, op)?)
+        Ok(self.dp.apply(op)?)
     }
 
     fn send(&mut self, at_us: u64, port: u16, frame: &[u8]) -> Result<Outcome, TargetError> {
