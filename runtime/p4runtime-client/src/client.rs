@@ -584,13 +584,12 @@ impl P4RuntimeClient {
     ) -> Result<(), ClientError> {
         let batch_size = batch_size.max(1);
         let mut offset = 0;
-        let mut rest = updates;
-        while !rest.is_empty() {
-            let tail = rest.split_off(batch_size.min(rest.len()));
-            let n = rest.len();
-            self.write_at(rest, atomicity, offset).await?;
+        let mut rest = updates.into_iter().peekable();
+        while rest.peek().is_some() {
+            let batch: Vec<Update> = rest.by_ref().take(batch_size).collect();
+            let n = batch.len();
+            self.write_at(batch, atomicity, offset).await?;
             offset += n;
-            rest = tail;
         }
         Ok(())
     }

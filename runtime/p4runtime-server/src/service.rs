@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio_stream::{Stream, StreamExt};
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::{Stream, StreamExt};
 use tonic::{Code, Request, Response, Status, Streaming};
 use ztnic_p4runtime::v1::{
     self, CapabilitiesRequest, CapabilitiesResponse, GetForwardingPipelineConfigRequest,

@@ -7,6 +7,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Reports a skipped check on the real stderr, past the test harness's
+/// output capture, so a skip is never mistaken for a pass.
+pub fn skip(test: &str, reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIP {test}: {reason} — the real check did NOT run"
+    );
+}
+
 /// Workspace-relative path of the compiled trivial_fwd artifacts.
 pub fn artifact(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
