@@ -1344,3 +1344,77 @@ async fn requests_for_another_device_id_are_not_found() {
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument, "unknown atomicity mode");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_inserts_modifies_and_deletes_agree_with_a_map_model() {
+    let (_server, mut c) = primary().await;
+    let mut model = std::collections::BTreeMap::<u16, u16>::new();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..400 {
+        let r = next();
+        let port = (r % 32) as u16;
+        let out = ((r >> 8) % 511) as u16;
+        let entry = fwd(&port.to_be_bytes(), &out.to_be_bytes());
+        let (u, expected) = match (r >> 20) % 3 {
+            0 => (
+                ins(entry),
+                if model.contains_key(&port) {
+                    Code::AlreadyExists
+                } else {
+                    Code::Ok
+                },
+            ),
+            1 => (
+                modi(entry),
+                if model.contains_key(&port) {
+                    Code::Ok
+                } else {
+                    Code::NotFound
+                },
+            ),
+            _ => (
+                del(entry),
+                if model.contains_key(&port) {
+                    Code::Ok
+                } else {
+                    Code::NotFound
+                },
+            ),
+        };
+        let kind = u.r#type;
+        let got = match c.write(vec![u], Atomicity::ContinueOnError).await {
+            Ok(()) => Code::Ok,
+            Err(e) => codes(e)[0].1,
+        };
+        assert_eq!(got, expected);
+        if got == Code::Ok {
+            if kind == UpdateType::Delete as i32 {
+                model.remove(&port);
+            } else {
+                model.insert(port, out);
+            }
+        }
+    }
+    let mut read: Vec<(u16, u16)> = all_entries(&mut c)
+        .await
+        .into_iter()
+        .map(|e| {
+            let Some(FieldMatchType::Exact(k)) = &e.r#match[0].field_match_type else {
+                panic!("exact")
+            };
+            let Some(v1::table_action::Type::Action(a)) = e.action.unwrap().r#type else {
+                panic!("action")
+            };
+            let num = |b: &[u8]| b.iter().fold(0u16, |acc, x| (acc << 8) | u16::from(*x));
+            (num(&k.value), num(&a.params[0].value))
+        })
+        .collect();
+    read.sort_unstable();
+    assert_eq!(read, model.into_iter().collect::<Vec<_>>());
+}
