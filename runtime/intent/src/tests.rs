@@ -228,3 +228,28 @@ fn contexts_scale_with_label_sets_and_acls_with_instances() {
     let acl = acl_entries(&f);
     assert!(acl >= 20 * 3 * 20 * 20, "{acl}");
 }
+
+#[test]
+fn the_sock_shop_example_compiles_to_fourteen_contexts() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/sockshop/policy.yaml"
+    );
+    let f = PolicyFile::from_yaml(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut e = Engine::from_file(&f).unwrap();
+    assert_eq!(e.contexts().count(), 14);
+    // 16 single-pair allows, one wildcard DNS rule, web → 4 databases; nobody is outdated.
+    assert_eq!(e.rules().len(), 16 + 1 + 4);
+    // Marking catalogue outdated quarantines it: a deny above all its allows.
+    let mut labels = e.context_of("catalogue").unwrap().labels.clone();
+    labels.insert("patch".into(), "outdated".into());
+    e.set_labels("catalogue", labels).unwrap();
+    let cat = e.context_of("catalogue").unwrap().id;
+    let quarantine = e
+        .rules()
+        .into_iter()
+        .find(|r| r.src == Some(cat) && r.action == Action::Deny)
+        .unwrap();
+    assert_eq!(quarantine.priority, 1000);
+    assert!(quarantine.dst.is_none());
+}
