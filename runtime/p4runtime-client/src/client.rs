@@ -930,29 +930,37 @@ impl P4RuntimeClient {
         .await
     }
 
-    /// Injects a packet with `packet_out` metadata given by field name.
+    /// Injects a packet with `packet_out` metadata given by field name (none
+    /// when the program declares no `packet_out` header).
     pub async fn packet_out(
         &self,
         payload: Vec<u8>,
         metadata: &[(&str, Value)],
     ) -> Result<(), ClientError> {
         let index = self.index()?;
-        let header = index
-            .packet_out()
-            .ok_or_else(|| ClientError::Protocol("the program has no packet_out header".into()))?;
-        let mut md = Vec::with_capacity(metadata.len());
-        for (name, value) in metadata {
-            let field = header.field_by_name(name)?;
-            md.push(v1::PacketMetadata {
-                metadata_id: field.id,
-                value: encode(
-                    || format!("packet_out.{name}"),
-                    value.clone(),
-                    field.bitwidth,
-                )?,
-            });
-        }
-        let metadata = validate::packet_metadata(header, &md)?;
+        let metadata = match index.packet_out() {
+            Some(header) => {
+                let mut md = Vec::with_capacity(metadata.len());
+                for (name, value) in metadata {
+                    let field = header.field_by_name(name)?;
+                    md.push(v1::PacketMetadata {
+                        metadata_id: field.id,
+                        value: encode(
+                            || format!("packet_out.{name}"),
+                            value.clone(),
+                            field.bitwidth,
+                        )?,
+                    });
+                }
+                validate::packet_metadata(header, &md)?
+            }
+            None if metadata.is_empty() => Vec::new(),
+            None => {
+                return Err(ClientError::Protocol(
+                    "the program has no packet_out header".into(),
+                ));
+            }
+        };
         self.send_stream(stream_message_request::Update::Packet(PacketOut {
             payload,
             metadata,
