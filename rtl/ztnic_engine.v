@@ -1,14 +1,23 @@
 // The verdict pipeline of the datapath (docs/datapath.md §1-§8): for each captured
 // frame header it runs parse, classify, context check, conntrack, policy and act, and
 // hands the egress a descriptor saying which bytes leave by which port (or that the
-// frame is dropped). It owns every table: lookups use port A of the dual-port RAMs;
-// conntrack inserts and updates, counter updates, the aging sweep and control-plane
-// table accesses use port B. Control accesses and the sweep run between packets.
+// frame is dropped). It owns every table.
 //
-// The stages run one after another on one packet at a time; the number of clocks a
-// packet takes depends only on its header path (parse depth, conntrack outcome), never
-// on table contents: the policy always takes the same number of clocks (eight
-// decomposed-key lookups, port ranges compared in parallel within each hit).
+// A pipeline of 26 stages that accepts a new packet every clock (docs/rtl.md has the
+// diagram). Every stage moves when `adv` is high: the descriptor output is free or
+// ready. A packet carries its packet header vector (ztnic_phv.vh) from stage to stage;
+// once a stage has decided its verdict (drop, punt, packet-out) the later stages pass
+// it on untouched. All table reads are registered (block RAM, read enable = adv):
+// lookups use port A; conntrack writes, counter writes, control-plane accesses and the
+// aging sweep use port B (the policy's reverse-view lookup reads port B too).
+//
+// Read-modify-write hazards: the conntrack is read (port A) one stage before the
+// decide stage, which writes (port B) when the packet leaves it. The only write the
+// read cannot see is the one made in the same clock by the packet just ahead; it is
+// captured per way and forwarded into the decide stage, so back-to-back packets of one
+// connection, or of connections sharing a bucket, are judged exactly as one at a time.
+// The counters use the same scheme (read port A, write port B, forward the last write).
+// Control-plane table accesses hold new packets and run once the pipeline is empty.
 
 `resetall
 `timescale 1ns / 1ps
@@ -21,10 +30,11 @@ module ztnic_engine #(
     parameter HDR_BYTES = 320,
     // log2 of the port_class table size (ports at or above it are unclassified)
     parameter PORT_CLASS_LOG2 = 8,
-    // log2 of the buckets per way of vport_ctx, local_ep, ctx_epoch and policy
+    // log2 of the buckets per way of vport_ctx, local_ep and ctx_epoch
     parameter VPORT_CTX_LOG2 = 6,
     parameter LOCAL_EP_LOG2 = 6,
     parameter CTX_EPOCH_LOG2 = 6,
+    // log2 of the buckets per way of each of the 8 policy key variants
     parameter POLICY_LOG2 = 6,
     // Entries of the remote_ep LPM table (compared in parallel)
     parameter REMOTE_EP_N = 16,
@@ -102,13 +112,18 @@ module ztnic_engine #(
 
 `include "ztnic_regmap.vh"
 `include "ztnic_reasons.vh"
+`include "ztnic_phv.vh"
 
-localparam HDR_W = 8 * HDR_BYTES;
+localparam HW = 8 * HDR_BYTES;
 localparam TBL_W = 32 * TBL_WORDS;
 localparam CT_ADDR_W = CT_LOG2_MAX;
 localparam CTR_CE_W = CTX_EPOCH_LOG2 + 2;
-localparam CTR_RULE_W = POLICY_LOG2 + 2 + 2;
+localparam POL_IDX_W = POLICY_LOG2 + 2 + 3;
+localparam CTR_RULE_W = POL_IDX_W + 2;
 localparam REM_IDX_W = $clog2(REMOTE_EP_N);
+localparam PR_W = 98;
+// the last stage: its registers feed the descriptor
+localparam NST = 26;
 
 initial begin
     if (HDR_BYTES < 288 || HDR_BYTES > 512) begin
@@ -127,6 +142,14 @@ initial begin
         $error("ztnic_engine: CT_LOG2_MAX must be in 1..16");
         $finish;
     end
+    if (POLICY_LOG2 < 1 || POLICY_LOG2 > 9) begin
+        $error("ztnic_engine: POLICY_LOG2 must be in 1..9 (rule counter slots are 16 bits)");
+        $finish;
+    end
+    if (CTX_EPOCH_LOG2 < 1 || CTX_EPOCH_LOG2 > 14) begin
+        $error("ztnic_engine: CTX_EPOCH_LOG2 must be in 1..14 (ctx counter slots are 16 bits)");
+        $finish;
+    end
     if (REMOTE_EP_N < 2 || REMOTE_EP_N > 256) begin
         $error("ztnic_engine: REMOTE_EP_N must be in 2..256");
         $finish;
@@ -142,34 +165,35 @@ initial begin
 end
 
 // ---------------------------------------------------------------------------
-// byte helpers on a 64-byte view (byte k in v[8k +: 8])
+// helpers
 // ---------------------------------------------------------------------------
-function [7:0] b8(input [511:0] v, input integer k);
-    b8 = v[8*k +: 8];
-endfunction
-
-function [15:0] b16(input [511:0] v, input integer k);
-    b16 = {v[8*k +: 8], v[8*(k+1) +: 8]};
-endfunction
-
-function [31:0] b32(input [511:0] v, input integer k);
-    b32 = {v[8*k +: 8], v[8*(k+1) +: 8], v[8*(k+2) +: 8], v[8*(k+3) +: 8]};
-endfunction
-
-function [127:0] b128(input [511:0] v, input integer k);
-    integer i;
+function [PHV_W-1:0] verdict(input [PHV_W-1:0] p, input punt, input [7:0] why);
     begin
-        for (i = 0; i < 16; i = i + 1) begin
-            b128[8*(15-i) +: 8] = v[8*(k+i) +: 8];
-        end
+        verdict = p;
+        verdict[F_DONE] = 1'b1;
+        verdict[F_VK +: 2] = punt ? V_PUNT : V_DROP;
+        verdict[F_WHY +: 8] = why;
     end
 endfunction
 
-function [127:0] v4map(input [31:0] a);
-    v4map = {80'd0, 16'hffff, a};
+function [5:0] ct_bits(input f_new, input f_est, input f_rel, input f_rpl, input f_inv);
+    ct_bits = {1'b1, f_inv, f_rpl, f_rel, f_est, f_new};
 endfunction
 
-// sequence-space comparisons (Linux before/after)
+function [127:0] event_rec(input [7:0] kind, input [7:0] why_code, input [15:0] port,
+                           input [23:0] ctx, input [7:0] ep, input [31:0] hash, input [31:0] now);
+    begin
+        event_rec = 0;
+        event_rec[L_EVENT_KIND_LSB +: 8] = kind;
+        event_rec[L_EVENT_REASON_LSB +: 8] = why_code;
+        event_rec[L_EVENT_PORT_LSB +: 16] = port;
+        event_rec[L_EVENT_CTX_LSB +: 24] = ctx;
+        event_rec[L_EVENT_EPOCH_LSB +: 8] = ep;
+        event_rec[L_EVENT_HASH_LSB +: 32] = hash;
+        event_rec[L_EVENT_TIME_LSB +: 32] = now;
+    end
+endfunction
+
 /* verilator lint_off UNUSEDSIGNAL */
 function before32(input [31:0] a, input [31:0] b);
     reg [31:0] d;
@@ -219,8 +243,8 @@ function [2:0] flag_class(input [5:0] f);
     else if (f[4]) flag_class = 3'd3;
     else flag_class = 3'd5;
 endfunction
-
 /* verilator lint_on UNUSEDSIGNAL */
+
 function flags_valid(input [5:0] f);
     case (f)
         6'h02, 6'h22, 6'h12, 6'h04, 6'h14, 6'h1c, 6'h11, 6'h31, 6'h19, 6'h39,
@@ -229,362 +253,26 @@ function flags_valid(input [5:0] f);
     endcase
 endfunction
 
-// ---------------------------------------------------------------------------
-// state
-// ---------------------------------------------------------------------------
-localparam [5:0]
-    S_IDLE = 6'd0, S_CLASS = 6'd1, S_PKTOUT = 6'd2, S_ETH = 6'd3, S_VLAN = 6'd4,
-    S_IPV4 = 6'd5, S_IPV6 = 6'd6, S_L4 = 6'd7, S_EMB_IP = 6'd8, S_EMB_L4 = 6'd9,
-    S_TUN = 6'd10, S_TX_VPC = 6'd11, S_TX_LEP = 6'd12, S_TX_CE = 6'd13,
-    S_RX_TAG = 6'd14, S_RX_MAC = 6'd15, S_RX_LEP = 6'd16, S_RX_CE = 6'd17,
-    S_CT_KEY = 6'd18, S_CT_EMB = 6'd19, S_CT_RD = 6'd20, S_CT_CMP = 6'd21,
-    S_CT_RECHK = 6'd22, S_CT_HIT = 6'd23, S_CT_NEWCHK = 6'd24, S_CT_NEW = 6'd25,
-    S_CT_INS = 6'd26, S_POL = 6'd27, S_ACT = 6'd28, S_MAC_WAIT = 6'd29,
-    S_DONE = 6'd30, S_CNT_RD = 6'd31, S_CNT_WR = 6'd32, S_CMD = 6'd33,
-    S_CMD_WAIT = 6'd34, S_SWEEP = 6'd35, S_SWEEP_CHK = 6'd36, S_RX_LEP_RD = 6'd37,
-    S_TX_LEP_RD = 6'd38, S_TX_CE_RD = 6'd39, S_RX_CE_RD = 6'd40;
-
-localparam [1:0] V_FWD = VERDICT_FORWARD[1:0], V_DROP = VERDICT_DROP[1:0], V_PUNT = VERDICT_PUNT[1:0];
-localparam [2:0] K_OTHER = 3'd0, K_TCP = 3'd1, K_UDP = 3'd2, K_ECHO_REQ = 3'd3, K_ECHO_REP = 3'd4,
-                 K_ICMP_ERR = 3'd5, K_ICMP_OTHER = 3'd6;
-localparam [1:0] A_LOCAL = 2'd0, A_NATIVE = 2'd1, A_GENEVE = 2'd2, A_GBP = 2'd3;
-localparam [1:0] TUN_NONE = 2'd0, TUN_GENEVE = 2'd1, TUN_GBP = 2'd2, TUN_UNTAGGED = 2'd3;
-
-reg [5:0] state_reg = S_IDLE, state_next;
-reg [5:0] ret_reg = S_IDLE, ret_next;         // state after the policy subroutine
-reg [15:0] cycles_reg = 0, cycles_next;       // clocks spent on the current packet
-
-// packet
-reg [15:0] off_reg = 0, off_next;             // parse offset in the header window
-reg [15:0] lim_reg = 0, lim_next;             // end of the frame being parsed
-reg [15:0] pre_reg = 0, pre_next;             // start of the frame (4 after packet_out)
-reg [15:0] port_reg = 0, port_next;           // effective ingress port
-reg [1:0] cls_reg = 0, cls_next;
-reg inner_reg = 1'b0, inner_next;             // parsing the inner frame of a tunnel
-reg [1:0] vlans_reg = 0, vlans_next;
-reg [15:0] et_reg = 0, et_next;
-
-reg v6_reg = 1'b0, v6_next;
-reg [127:0] src_reg = 0, src_next;
-reg [127:0] dst_reg = 0, dst_next;
-reg [7:0] proto_reg = 0, proto_next;
-reg [15:0] l4s_reg = 0, l4s_next;             // L4 start
-reg [15:0] l4e_reg = 0, l4e_next;             // L4 end (IP payload end)
-reg [2:0] kind_reg = 0, kind_next;
-reg [15:0] sport_reg = 0, sport_next;         // TCP/UDP ports (0 otherwise)
-reg [15:0] dport_reg = 0, dport_next;
-reg [15:0] echo_id_reg = 0, echo_id_next;
-reg [31:0] seq_reg = 0, seq_next;
-reg [31:0] ack_reg = 0, ack_next;
-reg [5:0] flags_reg = 0, flags_next;
-reg [15:0] win_reg = 0, win_next;
-reg [15:0] paylen_reg = 0, paylen_next;
-reg [15:0] udp_end_reg = 0, udp_end_next;     // end of the UDP payload
-
-// ICMP error: embedded flow
-reg [127:0] esrc_reg = 0, esrc_next;
-reg [127:0] edst_reg = 0, edst_next;
-reg [7:0] eproto_reg = 0, eproto_next;
-reg [15:0] esp_reg = 0, esp_next;
-reg [15:0] edp_reg = 0, edp_next;
-
-// tunnel
-reg [1:0] tun_reg = 0, tun_next;
-reg [23:0] tctx_reg = 0, tctx_next;
-reg [7:0] tepoch_reg = 0, tepoch_next;
-reg [31:0] tmac_reg = 0, tmac_next;
-reg [15:0] in_s_reg = 0, in_s_next;           // inner frame [in_s, in_e)
-reg [15:0] in_e_reg = 0, in_e_next;
-
-// classification
-reg [23:0] sctx_reg = 0, sctx_next;
-reg [23:0] dctx_reg = 0, dctx_next;
-reg [15:0] zone_reg = 0, zone_next;
-reg [15:0] ovport_reg = 0, ovport_next;
-reg [1:0] act_reg = 0, act_next;
-reg [31:0] vtep_reg = 0, vtep_next;
-reg [7:0] epoch_reg = 0, epoch_next;
-reg ce_cnt_reg = 1'b0, ce_cnt_next;
-reg [CTR_CE_W-1:0] ce_slot_reg = 0, ce_slot_next;
-
-// conntrack
-reg [311:0] key_reg = 0, key_next;
-reg srclo_reg = 1'b0, srclo_next;
-reg [15:0] h16own_reg = 0, h16own_next;
-reg [31:0] h32_reg = 0, h32_next;
-reg [15:0] h16_reg = 0, h16_next;
-reg [L_CONNTRACK_W-1:0] ent_reg = 0, ent_next;
-reg [1:0] hway_reg = 0, hway_next;
-reg hit_reg = 1'b0, hit_next;
-reg [1:0] fway_reg = 0, fway_next;
-reg free_reg = 1'b0, free_next;
-reg [1:0] eway_reg = 0, eway_next;
-reg evict_reg = 1'b0, evict_next;
-reg ovf_reg = 1'b0, ovf_next;
-reg ovflo_reg = 1'b0, ovflo_next;
-reg rechk_reg = 1'b0, rechk_next;
-reg reply_reg = 1'b0, reply_next;
-
-// policy subroutine
-reg [23:0] psrc_reg = 0, psrc_next;
-reg [23:0] pdst_reg = 0, pdst_next;
-reg [15:0] pport_reg = 0, pport_next;
-reg [3:0] pv_reg = 0, pv_next;
-reg bvalid_reg = 1'b0, bvalid_next;
-reg ballow_reg = 1'b0, ballow_next;
-reg [15:0] bprio_reg = 0, bprio_next;
-reg [31:0] bid_reg = 0, bid_next;
-reg [CTR_RULE_W-1:0] bslot_reg = 0, bslot_next;
-
-// verdict
-reg [1:0] vk_reg = 0, vk_next;
-reg [7:0] reason_reg = 0, reason_next;
-reg ctv_reg = 1'b0, ctv_next;
-reg [5:0] cts_reg = 0, cts_next;
-reg rulev_reg = 1'b0, rulev_next;
-reg [31:0] rule_reg = 0, rule_next;
-reg [CTR_RULE_W-1:0] rslot_reg = 0, rslot_next;
-reg [15:0] oport_reg = 0, oport_next;
-reg [6:0] plen_reg = 0, plen_next;
-reg [15:0] skip_reg = 0, skip_next;
-reg [15:0] end_reg = 0, end_next;
-reg [31:0] mac_reg = 0, mac_next;
-
-// events, counters
-reg evp_reg = 1'b0, evp_next;                 // an event waits for the end of the packet
-reg [127:0] ev_reg = 0, ev_next;
-reg evo_valid_reg = 1'b0, evo_valid_next;       // event handed to the FIFO
-reg [127:0] evo_reg = 0, evo_next;
-reg [63:0] drop_cnt [0:DROP_CODES-1];
-reg [63:0] punt_cnt [0:PUNT_CODES-1];
-reg cnt_drop;
-reg cnt_punt;
-
-// control
-reg [TBL_W-1:0] crd_reg = 0, crd_next;
-reg cdone_reg = 1'b0, cdone_next;
-reg cerr_reg = 1'b0, cerr_next;
-reg [CT_ADDR_W+1:0] sweep_reg = 0, sweep_next;
-
-// port_class and remote_ep live in flip-flops
-reg [1:0] port_class [0:(1<<PORT_CLASS_LOG2)-1];
-reg [L_REMOTE_EP_W-1:0] remote_ep [0:REMOTE_EP_N-1];
-reg pc_we;
-reg [PORT_CLASS_LOG2-1:0] pc_waddr;
-reg [1:0] pc_wdata;
-reg rem_we;
-reg [REM_IDX_W-1:0] rem_waddr;
-reg [L_REMOTE_EP_W-1:0] rem_wdata;
-
-integer ii;
-initial begin
-    for (ii = 0; ii < (1<<PORT_CLASS_LOG2); ii = ii + 1) port_class[ii] = 2'd0;
-    for (ii = 0; ii < REMOTE_EP_N; ii = ii + 1) remote_ep[ii] = {L_REMOTE_EP_W{1'b0}};
-    for (ii = 0; ii < DROP_CODES; ii = ii + 1) drop_cnt[ii] = 64'd0;
-    for (ii = 0; ii < PUNT_CODES; ii = ii + 1) punt_cnt[ii] = 64'd0;
-end
-
-// ---------------------------------------------------------------------------
-// the header view: 64 bytes of the captured header at the parse offset
-// ---------------------------------------------------------------------------
-/* verilator lint_off UNUSEDSIGNAL */
-// the view is the low 64 bytes of the shifted header
-wire [HDR_W+511:0] hdr_shifted = {512'd0, hq_hdr} >> {off_reg, 3'b000};
-/* verilator lint_on UNUSEDSIGNAL */
-wire [511:0] view = hdr_shifted[511:0];
-
-// ---------------------------------------------------------------------------
-// tables
-// ---------------------------------------------------------------------------
-// RAM port controls (driven by the state machine)
-reg vpc_a_en, lep_a_en, ce_a_en, pol_a_en, ct_a_en, ovf_a_en;
-reg [VPORT_CTX_LOG2-1:0] vpc_a_addr;
-reg [LOCAL_EP_LOG2-1:0] lep_a_addr;
-reg [CTX_EPOCH_LOG2-1:0] ce_a_addr;
-reg [POLICY_LOG2-1:0] pol_a_addr;
-reg [CT_ADDR_W-1:0] ct_a_addr_lo, ct_a_addr_hi;
-reg [CT_OVF_LOG2-1:0] ovf_a_addr;
-
-reg [3:0] vpc_b_en, lep_b_en, ce_b_en, pol_b_en, ct_b_en, ovf_b_en;
-reg b_we;
-/* verilator lint_off UNUSEDSIGNAL */
-// port B address and data are shared by tables of different sizes
-reg [31:0] b_addr;
-reg [TBL_W-1:0] b_wdata;
-/* verilator lint_on UNUSEDSIGNAL */
-reg cec_b_en, rc_b_en, cec_b_we, rc_b_we;
-reg [CTR_CE_W-1:0] cec_b_addr;
-reg [CTR_RULE_W-1:0] rc_b_addr;
-reg [127:0] cec_b_wdata, rc_b_wdata;
-
-wire [4*L_VPORT_CTX_W-1:0] vpc_a_rd, vpc_b_rd;
-wire [4*L_LOCAL_EP_W-1:0] lep_a_rd, lep_b_rd;
-wire [4*L_CTX_EPOCH_W-1:0] ce_a_rd, ce_b_rd;
-wire [4*L_POLICY_W-1:0] pol_a_rd, pol_b_rd;
-wire [4*L_CONNTRACK_W-1:0] ct_a_rd, ct_b_rd;
-wire [4*L_CT_OVERFLOW_W-1:0] ovf_a_rd, ovf_b_rd;
-wire [127:0] cec_b_rd, rc_b_rd;
-
-genvar w;
-generate
-    for (w = 0; w < 4; w = w + 1) begin : g_way
-        ztnic_ram_dp #(.WIDTH(L_VPORT_CTX_W), .ADDR_W(VPORT_CTX_LOG2)) vpc_ram (
-            .clk(clk), .a_en(vpc_a_en), .a_addr(vpc_a_addr), .a_rdata(vpc_a_rd[w*L_VPORT_CTX_W +: L_VPORT_CTX_W]),
-            .b_en(vpc_b_en[w]), .b_we(b_we), .b_addr(b_addr[VPORT_CTX_LOG2-1:0]),
-            .b_wdata(b_wdata[L_VPORT_CTX_W-1:0]), .b_rdata(vpc_b_rd[w*L_VPORT_CTX_W +: L_VPORT_CTX_W]));
-        ztnic_ram_dp #(.WIDTH(L_LOCAL_EP_W), .ADDR_W(LOCAL_EP_LOG2)) lep_ram (
-            .clk(clk), .a_en(lep_a_en), .a_addr(lep_a_addr), .a_rdata(lep_a_rd[w*L_LOCAL_EP_W +: L_LOCAL_EP_W]),
-            .b_en(lep_b_en[w]), .b_we(b_we), .b_addr(b_addr[LOCAL_EP_LOG2-1:0]),
-            .b_wdata(b_wdata[L_LOCAL_EP_W-1:0]), .b_rdata(lep_b_rd[w*L_LOCAL_EP_W +: L_LOCAL_EP_W]));
-        ztnic_ram_dp #(.WIDTH(L_CTX_EPOCH_W), .ADDR_W(CTX_EPOCH_LOG2)) ce_ram (
-            .clk(clk), .a_en(ce_a_en), .a_addr(ce_a_addr), .a_rdata(ce_a_rd[w*L_CTX_EPOCH_W +: L_CTX_EPOCH_W]),
-            .b_en(ce_b_en[w]), .b_we(b_we), .b_addr(b_addr[CTX_EPOCH_LOG2-1:0]),
-            .b_wdata(b_wdata[L_CTX_EPOCH_W-1:0]), .b_rdata(ce_b_rd[w*L_CTX_EPOCH_W +: L_CTX_EPOCH_W]));
-        ztnic_ram_dp #(.WIDTH(L_POLICY_W), .ADDR_W(POLICY_LOG2)) pol_ram (
-            .clk(clk), .a_en(pol_a_en), .a_addr(pol_a_addr), .a_rdata(pol_a_rd[w*L_POLICY_W +: L_POLICY_W]),
-            .b_en(pol_b_en[w]), .b_we(b_we), .b_addr(b_addr[POLICY_LOG2-1:0]),
-            .b_wdata(b_wdata[L_POLICY_W-1:0]), .b_rdata(pol_b_rd[w*L_POLICY_W +: L_POLICY_W]));
-        ztnic_ram_dp #(.WIDTH(L_CONNTRACK_W), .ADDR_W(CT_ADDR_W)) ct_ram (
-            .clk(clk), .a_en(ct_a_en), .a_addr(w < 2 ? ct_a_addr_lo : ct_a_addr_hi),
-            .a_rdata(ct_a_rd[w*L_CONNTRACK_W +: L_CONNTRACK_W]),
-            .b_en(ct_b_en[w]), .b_we(b_we), .b_addr(b_addr[CT_ADDR_W-1:0]),
-            .b_wdata(b_wdata[L_CONNTRACK_W-1:0]), .b_rdata(ct_b_rd[w*L_CONNTRACK_W +: L_CONNTRACK_W]));
-        ztnic_ram_dp #(.WIDTH(L_CT_OVERFLOW_W), .ADDR_W(CT_OVF_LOG2)) ovf_ram (
-            .clk(clk), .a_en(ovf_a_en), .a_addr(ovf_a_addr), .a_rdata(ovf_a_rd[w*L_CT_OVERFLOW_W +: L_CT_OVERFLOW_W]),
-            .b_en(ovf_b_en[w]), .b_we(b_we), .b_addr(b_addr[CT_OVF_LOG2-1:0]),
-            .b_wdata(b_wdata[L_CT_OVERFLOW_W-1:0]), .b_rdata(ovf_b_rd[w*L_CT_OVERFLOW_W +: L_CT_OVERFLOW_W]));
-    end
-endgenerate
-
-// counters: port A unused (all counter traffic is read-modify-write on port B)
-/* verilator lint_off PINCONNECTEMPTY */
-ztnic_ram_dp #(.WIDTH(128), .ADDR_W(CTR_CE_W)) ctx_counter_ram (
-    .clk(clk), .a_en(1'b0), .a_addr({CTR_CE_W{1'b0}}), .a_rdata(),
-    .b_en(cec_b_en), .b_we(cec_b_we), .b_addr(cec_b_addr), .b_wdata(cec_b_wdata), .b_rdata(cec_b_rd));
-ztnic_ram_dp #(.WIDTH(128), .ADDR_W(CTR_RULE_W)) rule_counter_ram (
-    .clk(clk), .a_en(1'b0), .a_addr({CTR_RULE_W{1'b0}}), .a_rdata(),
-    .b_en(rc_b_en), .b_we(rc_b_we), .b_addr(rc_b_addr), .b_wdata(rc_b_wdata), .b_rdata(rc_b_rd));
-/* verilator lint_on PINCONNECTEMPTY */
-
-// ---------------------------------------------------------------------------
-// hashes (table indexes are CRC-32 of the key bytes; conntrack adds CRC-16)
-// ---------------------------------------------------------------------------
-/* verilator lint_off UNUSEDSIGNAL */
-// each table uses the low bits of its hash
-wire [31:0] vpc_hash, lep_hash, ce_hash, pol_hash, ct_h32;
-/* verilator lint_on UNUSEDSIGNAL */
-wire [15:0] ct_h16;
-reg [63:0] pol_key_issue;
-
-ztnic_crc32 #(.BYTES(18)) vpc_crc (.data({port_reg, src_reg}), .crc(vpc_hash));
-ztnic_crc32 #(.BYTES(16)) lep_crc (.data(dst_reg), .crc(lep_hash));
-ztnic_crc32 #(.BYTES(3)) ce_crc (.data(sctx_reg), .crc(ce_hash));
-ztnic_crc32 #(.BYTES(8)) pol_crc (.data(pol_key_issue), .crc(pol_hash));
-ztnic_crc32 #(.BYTES(39)) ct_crc32 (.data(key_reg), .crc(ct_h32));
-ztnic_crc16 #(.BYTES(39)) ct_crc16 (.data(key_reg), .crc(ct_h16));
-
-wire [CT_ADDR_W-1:0] ct_mask = ~({CT_ADDR_W{1'b1}} << cfg_ct_log2);
-
-// ways 2 and 3 are indexed by the CRC-16 (zero-extended when buckets exceed 2^16)
-/* verilator lint_off UNUSEDSIGNAL */
-function [CT_ADDR_W-1:0] h16_ext(input [15:0] h);
-    reg [31:0] x;
+// combinational CRC-32/IEEE of a short key (8 bytes at most), big-endian vector
+function [31:0] crc32_small(input [63:0] d, input integer n);
+    integer i, j;
+    reg [31:0] c;
     begin
-        x = {16'd0, h};
-        h16_ext = x[CT_ADDR_W-1:0];
+        c = 32'hffffffff;
+        for (i = 0; i < n; i = i + 1) begin
+            c = c ^ {24'd0, d[8*(n-1-i) +: 8]};
+            for (j = 0; j < 8; j = j + 1) begin
+                c = c[0] ? ((c >> 1) ^ 32'hedb88320) : (c >> 1);
+            end
+        end
+        crc32_small = ~c;
     end
 endfunction
-/* verilator lint_on UNUSEDSIGNAL */
-
-// buckets of the policy and ctx_epoch reads whose data arrives now
-reg [POLICY_LOG2-1:0] pol_a_addr_d = 0;
-reg [CTX_EPOCH_LOG2-1:0] ce_a_addr_d = 0;
-always @(posedge clk) begin
-    if (pol_a_en) begin
-        pol_a_addr_d <= pol_a_addr;
-    end
-    if (ce_a_en) begin
-        ce_a_addr_d <= ce_a_addr;
-    end
-end
-
-// the swept entry (port B data of the way being swept)
-wire [L_CONNTRACK_W-1:0] sweep_entry = ct_b_rd[sweep_reg[CT_ADDR_W +: 2]*L_CONNTRACK_W +: L_CONNTRACK_W];
 
 // decomposed policy key of variant v: bit0 src any, bit1 dst any, bit2 proto any
 function [63:0] pol_key(input [2:0] v, input [23:0] s, input [23:0] d, input [7:0] p);
     pol_key = {5'd0, v, v[0] ? 24'd0 : s, v[1] ? 24'd0 : d, v[2] ? 8'd0 : p};
 endfunction
-
-always @* begin
-    pol_key_issue = pol_key(pv_reg[2:0], psrc_reg, pdst_reg, proto_reg);
-end
-
-// ---------------------------------------------------------------------------
-// lookups: hits of the ways read in the previous clock
-// ---------------------------------------------------------------------------
-reg vpc_hit, lep_hit, ce_hit;
-/* verilator lint_off UNUSEDSIGNAL */
-// the key fields of a hit entry are not needed after the compare
-reg [L_VPORT_CTX_W-1:0] vpc_e;
-reg [L_LOCAL_EP_W-1:0] lep_e;
-reg [L_CTX_EPOCH_W-1:0] ce_e;
-/* verilator lint_on UNUSEDSIGNAL */
-reg [1:0] ce_way;
-integer wi;
-always @* begin
-    vpc_hit = 1'b0; vpc_e = 0;
-    lep_hit = 1'b0; lep_e = 0;
-    ce_hit = 1'b0; ce_e = 0; ce_way = 0;
-    for (wi = 3; wi >= 0; wi = wi - 1) begin
-        if (vpc_a_rd[wi*L_VPORT_CTX_W + L_VPORT_CTX_VALID_LSB]
-                && vpc_a_rd[wi*L_VPORT_CTX_W + L_VPORT_CTX_VPORT_LSB +: 16] == port_reg
-                && vpc_a_rd[wi*L_VPORT_CTX_W + L_VPORT_CTX_ADDR_LSB +: 128] == src_reg) begin
-            vpc_hit = 1'b1;
-            vpc_e = vpc_a_rd[wi*L_VPORT_CTX_W +: L_VPORT_CTX_W];
-        end
-        if (lep_a_rd[wi*L_LOCAL_EP_W + L_LOCAL_EP_VALID_LSB]
-                && lep_a_rd[wi*L_LOCAL_EP_W + L_LOCAL_EP_ADDR_LSB +: 128] == dst_reg) begin
-            lep_hit = 1'b1;
-            lep_e = lep_a_rd[wi*L_LOCAL_EP_W +: L_LOCAL_EP_W];
-        end
-        if (ce_a_rd[wi*L_CTX_EPOCH_W + L_CTX_EPOCH_VALID_LSB]
-                && ce_a_rd[wi*L_CTX_EPOCH_W + L_CTX_EPOCH_CTX_LSB +: 24] == sctx_reg) begin
-            ce_hit = 1'b1;
-            ce_e = ce_a_rd[wi*L_CTX_EPOCH_W +: L_CTX_EPOCH_W];
-            ce_way = wi[1:0];
-        end
-    end
-end
-
-// remote_ep: all entries compared at once, the longest prefix wins
-reg rem_hit;
-/* verilator lint_off UNUSEDSIGNAL */
-// the prefix of the winning entry is not needed after the compare
-reg [L_REMOTE_EP_W-1:0] rem_e;
-/* verilator lint_on UNUSEDSIGNAL */
-reg [7:0] rem_len;
-reg [127:0] rem_mask;
-integer ri;
-always @* begin
-    rem_hit = 1'b0;
-    rem_e = 0;
-    rem_len = 0;
-    rem_mask = 0;
-    for (ri = 0; ri < REMOTE_EP_N; ri = ri + 1) begin
-        rem_mask = ~(128'd0) << (8'd128 - remote_ep[ri][L_REMOTE_EP_PREFIX_LEN_LSB +: 8]);
-        if (remote_ep[ri][L_REMOTE_EP_PREFIX_LEN_LSB +: 8] == 0) begin
-            rem_mask = 128'd0;
-        end
-        if (remote_ep[ri][L_REMOTE_EP_VALID_LSB]
-                && ((dst_reg ^ remote_ep[ri][L_REMOTE_EP_PREFIX_LSB +: 128]) & rem_mask) == 128'd0
-                && (!rem_hit || remote_ep[ri][L_REMOTE_EP_PREFIX_LEN_LSB +: 8] > rem_len)) begin
-            rem_hit = 1'b1;
-            rem_e = remote_ep[ri];
-            rem_len = remote_ep[ri][L_REMOTE_EP_PREFIX_LEN_LSB +: 8];
-        end
-    end
-end
 
 // conntrack: entry timeout and expiry
 function [63:0] ct_timeout(input [L_CONNTRACK_W-1:0] e, input [64*16-1:0] t);
@@ -612,6 +300,817 @@ function ct_expired(input [L_CONNTRACK_W-1:0] e, input [63:0] now, input [64*16-
     end
 endfunction
 
+// ways 2 and 3 are indexed by the CRC-16 (zero-extended when buckets exceed 2^16)
+/* verilator lint_off UNUSEDSIGNAL */
+function [CT_ADDR_W-1:0] h16_ext(input [15:0] h);
+    reg [31:0] x;
+    begin
+        x = {16'd0, h};
+        h16_ext = x[CT_ADDR_W-1:0];
+    end
+endfunction
+/* verilator lint_on UNUSEDSIGNAL */
+
+function idx_ok(input [31:0] idx, input integer log2, input integer ways);
+    idx_ok = (idx >> log2) < ways;
+endfunction
+
+// ---------------------------------------------------------------------------
+// pipeline control
+// ---------------------------------------------------------------------------
+// valid bit of each stage register (stages 2..7 live in the parse passes)
+reg v1_reg = 1'b0;
+reg [NST:8] v_reg = 0;
+wire adv = !v_reg[NST] || desc_ready;
+
+// control-plane access: hold new packets, run once the pipeline is empty
+localparam [1:0] C_IDLE = 2'd0, C_WAIT = 2'd1, C_CMD = 2'd2, C_READ = 2'd3;
+reg [1:0] cst_reg = C_IDLE, cst_next;
+wire hold = cst_reg != C_IDLE;
+wire pass0_busy, pass1_busy;
+wire pipe_empty = !v1_reg && v_reg == 0 && !pass0_busy && !pass1_busy;
+// control accesses own port B of every table (the pipeline is empty then)
+wire ctl_port = cst_reg == C_CMD || cst_reg == C_READ;
+
+assign hq_ready = adv && !hold;
+
+reg [15:0] clock_reg = 0;
+always @(posedge clk) begin
+    clock_reg <= clock_reg + 16'd1;
+end
+
+// port_class and remote_ep live in flip-flops
+reg [1:0] port_class [0:(1<<PORT_CLASS_LOG2)-1];
+reg [L_REMOTE_EP_W-1:0] remote_ep [0:REMOTE_EP_N-1];
+reg [63:0] drop_cnt [0:DROP_CODES-1];
+reg [63:0] punt_cnt [0:PUNT_CODES-1];
+
+integer ii;
+initial begin
+    for (ii = 0; ii < (1<<PORT_CLASS_LOG2); ii = ii + 1) port_class[ii] = 2'd0;
+    for (ii = 0; ii < REMOTE_EP_N; ii = ii + 1) remote_ep[ii] = {L_REMOTE_EP_W{1'b0}};
+    for (ii = 0; ii < DROP_CODES; ii = ii + 1) drop_cnt[ii] = 64'd0;
+    for (ii = 0; ii < PUNT_CODES; ii = ii + 1) punt_cnt[ii] = 64'd0;
+end
+
+// port class of the ingress port and of a packet_out's target port
+wire [15:0] po_port = {hq_hdr[7:0], hq_hdr[15:8]};
+wire [1:0] class_in = (hq_port >> PORT_CLASS_LOG2) == 0 ? port_class[hq_port[PORT_CLASS_LOG2-1:0]] : 2'd0;
+wire [1:0] class_po = (po_port >> PORT_CLASS_LOG2) == 0 ? port_class[po_port[PORT_CLASS_LOG2-1:0]] : 2'd0;
+
+// ---------------------------------------------------------------------------
+// stage 1: port class, packet_out
+// ---------------------------------------------------------------------------
+reg [PHV_W-1:0] p1_reg, p1;
+reg [HW-1:0] r1_reg, r1;
+reg [1:0] c0, c1;
+always @* begin
+    p1 = 0;
+    r1 = hq_hdr;
+    p1[F_T0 +: 16] = clock_reg;
+    p1[F_LEN +: 16] = hq_len;
+    p1[F_BEATS +: 16] = hq_beats;
+    p1[F_PORT +: 16] = hq_port;
+    p1[F_ENDP +: 16] = hq_len;
+    p1[F_LIM +: 16] = hq_len;
+    c0 = class_in;
+    c1 = class_po;
+    p1[F_CLS +: 2] = c0;
+    if (c0 == PORT_CLASS_NONE[1:0]) begin
+        p1 = verdict(p1, 1'b0, DROP_UNKNOWN_PORT);
+    end else if (c0 == PORT_CLASS_CPU[1:0]) begin
+        if (hq_len < 4) begin
+            p1 = verdict(p1, 1'b0, DROP_BAD_PACKET_OUT);
+        end else if (hq_hdr[16 +: 8] == 8'd0) begin
+            // mode 0: the rest of the packet out of `port` unchanged
+            p1[F_DONE] = 1'b1;
+            p1[F_OPORT +: 16] = {hq_hdr[7:0], hq_hdr[15:8]};
+            p1[F_SKIP +: 16] = 16'd4;
+        end else if (hq_hdr[16 +: 8] == 8'd1) begin
+            // mode 1: through the pipeline as if it arrived on `port`
+            p1[F_PORT +: 16] = {hq_hdr[7:0], hq_hdr[15:8]};
+            p1[F_PRE +: 16] = 16'd4;
+            p1[F_OFF +: 16] = 16'd4;
+            p1[F_SKIP +: 16] = 16'd4;
+            p1[F_CLS +: 2] = c1;
+            r1 = hq_hdr >> 32;
+            if (c1 == PORT_CLASS_NONE[1:0]) begin
+                p1 = verdict(p1, 1'b0, DROP_UNKNOWN_PORT);
+            end else if (c1 == PORT_CLASS_CPU[1:0]) begin
+                p1 = verdict(p1, 1'b0, DROP_BAD_PACKET_OUT);
+            end
+        end else begin
+            p1 = verdict(p1, 1'b0, DROP_BAD_PACKET_OUT);
+        end
+    end
+end
+
+always @(posedge clk) begin
+    if (adv) begin
+        p1_reg <= p1;
+        r1_reg <= r1;
+    end
+end
+
+// ---------------------------------------------------------------------------
+// stages 2-4 and 5-7: outer and inner header passes
+// ---------------------------------------------------------------------------
+wire pv4, pv7;
+wire [PHV_W-1:0] p4_reg, p7_reg;
+wire [HW-1:0] r4_reg, r7_reg;
+
+ztnic_parse_pass #(.HDR_BYTES(HDR_BYTES), .OUTER(1)) pass_outer (
+    .clk(clk), .adv(adv), .cfg_local_vtep_ip(cfg_local_vtep_ip),
+    .s_valid(v1_reg), .s_phv(p1_reg), .s_rem(r1_reg),
+    .m_valid(pv4), .m_phv(p4_reg), .m_rem(r4_reg), .busy(pass0_busy));
+
+ztnic_parse_pass #(.HDR_BYTES(HDR_BYTES), .OUTER(0)) pass_inner (
+    .clk(clk), .adv(adv), .cfg_local_vtep_ip(cfg_local_vtep_ip),
+    .s_valid(pv4), .s_phv(p4_reg), .s_rem(r4_reg),
+    .m_valid(pv7), .m_phv(p7_reg), .m_rem(r7_reg), .busy(pass1_busy));
+
+// the valid bits of stages 1 and 8..26 (the passes keep their own)
+always @(posedge clk) begin
+    if (adv) begin
+        v1_reg <= hq_valid && !hold;
+        v_reg <= {v_reg[NST-1:8], pv7};
+    end
+    if (rst) begin
+        v1_reg <= 1'b0;
+        v_reg <= 0;
+    end
+end
+
+// ---------------------------------------------------------------------------
+// stage 8: the IP header embedded in an ICMP error
+// ---------------------------------------------------------------------------
+reg [PHV_W-1:0] p8_reg, p8;
+reg [HW-1:0] r8_reg, r8;
+wire [511:0] v7 = r7_reg[511:0];
+reg [15:0] t8, u8;
+always @* begin
+    p8 = p7_reg;
+    r8 = r7_reg;
+    t8 = p7_reg[F_L4E +: 16] - p7_reg[F_OFF +: 16];
+    u8 = {10'd0, v7[3:0], 2'b00};
+    if (!p7_reg[F_DONE] && p7_reg[F_KIND +: 3] == K_ICMP_ERR) begin
+        if (p7_reg[F_V6]) begin
+            if (t8 < 48) begin
+                p8 = verdict(p8, 1'b0, DROP_ICMP_TRUNCATED);
+            end else if (v7[7:4] != 4'd6) begin
+                p8 = verdict(p8, 1'b0, DROP_ICMP_MALFORMED);
+            end else begin
+                p8[F_ESRC +: 128] = b128(v7, 8);
+                p8[F_EDST +: 128] = b128(v7, 24);
+                p8[F_EPROTO +: 8] = b8(v7, 6);
+                r8 = r7_reg >> (8 * 40);
+            end
+        end else begin
+            if (t8 == 0) begin
+                p8 = verdict(p8, 1'b0, DROP_ICMP_TRUNCATED);
+            end else if (v7[7:4] != 4'd4 || u8 < 20) begin
+                p8 = verdict(p8, 1'b0, DROP_ICMP_MALFORMED);
+            end else if (t8 < u8 + 16'd8) begin
+                p8 = verdict(p8, 1'b0, DROP_ICMP_TRUNCATED);
+            end else begin
+                p8[F_ESRC +: 128] = v4map(b32(v7, 12));
+                p8[F_EDST +: 128] = v4map(b32(v7, 16));
+                p8[F_EPROTO +: 8] = b8(v7, 9);
+                r8 = r7_reg >> {v7[3:0], 5'b00000};
+            end
+        end
+    end
+end
+
+always @(posedge clk) begin
+    if (adv) begin
+        p8_reg <= p8;
+        r8_reg <= r8;
+    end
+end
+
+// ---------------------------------------------------------------------------
+// stage 9: the embedded L4 ports
+// ---------------------------------------------------------------------------
+reg [PHV_W-1:0] p9_reg, p9;
+/* verilator lint_off UNUSEDSIGNAL */
+// the embedded L4 header is in the low bytes of the header left
+wire [511:0] v8 = r8_reg[511:0];
+/* verilator lint_on UNUSEDSIGNAL */
+reg [7:0] ep9;
+always @* begin
+    p9 = p8_reg;
+    ep9 = p8_reg[F_EPROTO +: 8];
+    if (!p8_reg[F_DONE] && p8_reg[F_KIND +: 3] == K_ICMP_ERR) begin
+        p9[F_ESP +: 16] = 0;
+        p9[F_EDP +: 16] = 0;
+        if (ep9 == 8'd6 || ep9 == 8'd17) begin
+            p9[F_ESP +: 16] = b16(v8, 0);
+            p9[F_EDP +: 16] = b16(v8, 2);
+        end else if (ep9 == 8'd1 || ep9 == 8'd58) begin
+            if ((p8_reg[F_V6] && (b8(v8, 0) == 128 || b8(v8, 0) == 129))
+                    || (!p8_reg[F_V6] && (b8(v8, 0) == 8 || b8(v8, 0) == 0))) begin
+                p9[F_ESP +: 16] = b16(v8, 4);
+                p9[F_EDP +: 16] = b16(v8, 4);
+            end
+        end
+    end
+end
+
+always @(posedge clk) begin
+    if (adv) begin
+        p9_reg <= p9;
+    end
+end
+
+// ---------------------------------------------------------------------------
+// tables
+// ---------------------------------------------------------------------------
+// port B of the lookup-only tables: control-plane accesses
+reg [3:0] vpc_b_en, lep_b_en, ce_b_en, ovf_b_en;
+reg b_we;
+/* verilator lint_off UNUSEDSIGNAL */
+// port B address and data are shared by tables of different sizes
+reg [31:0] b_addr;
+reg [TBL_W-1:0] b_wdata;
+/* verilator lint_on UNUSEDSIGNAL */
+
+wire [VPORT_CTX_LOG2-1:0] vpc_a_addr;
+wire [LOCAL_EP_LOG2-1:0] lep_a_addr;
+wire [CTX_EPOCH_LOG2-1:0] ce_a_addr;
+wire [CT_ADDR_W-1:0] ct_a_addr_lo, ct_a_addr_hi;
+wire [CT_OVF_LOG2-1:0] ovf_a_addr;
+
+wire [4*L_VPORT_CTX_W-1:0] vpc_a_rd, vpc_b_rd;
+wire [4*L_LOCAL_EP_W-1:0] lep_a_rd, lep_b_rd;
+wire [4*L_CTX_EPOCH_W-1:0] ce_a_rd, ce_b_rd;
+wire [4*L_CT_OVERFLOW_W-1:0] ovf_a_rd, ovf_b_rd;
+
+// conntrack: port B per way (data-plane writes, sweep, control)
+reg [3:0] ct_b_en, ct_b_we;
+reg [4*CT_ADDR_W-1:0] ct_b_addr;
+reg [4*L_CONNTRACK_W-1:0] ct_b_wdata;
+wire [4*L_CONNTRACK_W-1:0] ct_a_rd, ct_b_rd;
+
+// policy: 8 variants x 4 ways; port A the packet's view, port B the reverse view
+reg [31:0] pol_b_en;
+reg pol_b_we;
+reg [8*POLICY_LOG2-1:0] pol_a_addr, pol_b_addr;
+wire [32*L_POLICY_W-1:0] pol_a_rd, pol_b_rd;
+
+genvar w, pv;
+generate
+    for (w = 0; w < 4; w = w + 1) begin : g_way
+        ztnic_ram_dp #(.WIDTH(L_VPORT_CTX_W), .ADDR_W(VPORT_CTX_LOG2)) vpc_ram (
+            .clk(clk), .a_en(adv), .a_addr(vpc_a_addr), .a_rdata(vpc_a_rd[w*L_VPORT_CTX_W +: L_VPORT_CTX_W]),
+            .b_en(vpc_b_en[w]), .b_we(b_we), .b_addr(b_addr[VPORT_CTX_LOG2-1:0]),
+            .b_wdata(b_wdata[L_VPORT_CTX_W-1:0]), .b_rdata(vpc_b_rd[w*L_VPORT_CTX_W +: L_VPORT_CTX_W]));
+        ztnic_ram_dp #(.WIDTH(L_LOCAL_EP_W), .ADDR_W(LOCAL_EP_LOG2)) lep_ram (
+            .clk(clk), .a_en(adv), .a_addr(lep_a_addr), .a_rdata(lep_a_rd[w*L_LOCAL_EP_W +: L_LOCAL_EP_W]),
+            .b_en(lep_b_en[w]), .b_we(b_we), .b_addr(b_addr[LOCAL_EP_LOG2-1:0]),
+            .b_wdata(b_wdata[L_LOCAL_EP_W-1:0]), .b_rdata(lep_b_rd[w*L_LOCAL_EP_W +: L_LOCAL_EP_W]));
+        ztnic_ram_dp #(.WIDTH(L_CTX_EPOCH_W), .ADDR_W(CTX_EPOCH_LOG2)) ce_ram (
+            .clk(clk), .a_en(adv), .a_addr(ce_a_addr), .a_rdata(ce_a_rd[w*L_CTX_EPOCH_W +: L_CTX_EPOCH_W]),
+            .b_en(ce_b_en[w]), .b_we(b_we), .b_addr(b_addr[CTX_EPOCH_LOG2-1:0]),
+            .b_wdata(b_wdata[L_CTX_EPOCH_W-1:0]), .b_rdata(ce_b_rd[w*L_CTX_EPOCH_W +: L_CTX_EPOCH_W]));
+        ztnic_ram_dp #(.WIDTH(L_CONNTRACK_W), .ADDR_W(CT_ADDR_W)) ct_ram (
+            .clk(clk), .a_en(adv), .a_addr(w < 2 ? ct_a_addr_lo : ct_a_addr_hi),
+            .a_rdata(ct_a_rd[w*L_CONNTRACK_W +: L_CONNTRACK_W]),
+            .b_en(ct_b_en[w]), .b_we(ct_b_we[w]), .b_addr(ct_b_addr[w*CT_ADDR_W +: CT_ADDR_W]),
+            .b_wdata(ct_b_wdata[w*L_CONNTRACK_W +: L_CONNTRACK_W]), .b_rdata(ct_b_rd[w*L_CONNTRACK_W +: L_CONNTRACK_W]));
+        ztnic_ram_dp #(.WIDTH(L_CT_OVERFLOW_W), .ADDR_W(CT_OVF_LOG2)) ovf_ram (
+            .clk(clk), .a_en(adv), .a_addr(ovf_a_addr), .a_rdata(ovf_a_rd[w*L_CT_OVERFLOW_W +: L_CT_OVERFLOW_W]),
+            .b_en(ovf_b_en[w]), .b_we(b_we), .b_addr(b_addr[CT_OVF_LOG2-1:0]),
+            .b_wdata(b_wdata[L_CT_OVERFLOW_W-1:0]), .b_rdata(ovf_b_rd[w*L_CT_OVERFLOW_W +: L_CT_OVERFLOW_W]));
+        for (pv = 0; pv < 8; pv = pv + 1) begin : g_var
+            ztnic_ram_dp #(.WIDTH(L_POLICY_W), .ADDR_W(POLICY_LOG2)) pol_ram (
+                .clk(clk), .a_en(adv), .a_addr(pol_a_addr[pv*POLICY_LOG2 +: POLICY_LOG2]),
+                .a_rdata(pol_a_rd[(pv*4+w)*L_POLICY_W +: L_POLICY_W]),
+                .b_en(pol_b_en[pv*4+w]), .b_we(pol_b_we),
+                .b_addr(ctl_port ? b_addr[POLICY_LOG2-1:0] : pol_b_addr[pv*POLICY_LOG2 +: POLICY_LOG2]),
+                .b_wdata(b_wdata[L_POLICY_W-1:0]), .b_rdata(pol_b_rd[(pv*4+w)*L_POLICY_W +: L_POLICY_W]));
+        end
+    end
+endgenerate
+
+// counters: read on port A, written on port B (and control accesses on port B)
+reg cec_b_en, cec_b_we, rc_b_en, rc_b_we;
+reg [CTR_CE_W-1:0] cec_b_addr;
+reg [CTR_RULE_W-1:0] rc_b_addr;
+reg [127:0] cec_b_wdata, rc_b_wdata;
+wire [127:0] cec_a_rd, rc_a_rd, cec_b_rd, rc_b_rd;
+wire [CTR_CE_W-1:0] cec_a_addr;
+wire [CTR_RULE_W-1:0] rc_a_addr;
+
+ztnic_ram_dp #(.WIDTH(128), .ADDR_W(CTR_CE_W)) ctx_counter_ram (
+    .clk(clk), .a_en(adv), .a_addr(cec_a_addr), .a_rdata(cec_a_rd),
+    .b_en(cec_b_en), .b_we(cec_b_we), .b_addr(cec_b_addr), .b_wdata(cec_b_wdata), .b_rdata(cec_b_rd));
+ztnic_ram_dp #(.WIDTH(128), .ADDR_W(CTR_RULE_W)) rule_counter_ram (
+    .clk(clk), .a_en(adv), .a_addr(rc_a_addr), .a_rdata(rc_a_rd),
+    .b_en(rc_b_en), .b_we(rc_b_we), .b_addr(rc_b_addr), .b_wdata(rc_b_wdata), .b_rdata(rc_b_rd));
+
+// ---------------------------------------------------------------------------
+// stage 10: vport_ctx / local_ep hashes (read in stage 10, data in stage 11);
+// remote_ep: every entry compared at once, the longest prefix wins
+// ---------------------------------------------------------------------------
+wire [31:0] vpc_hash, lep_hash;
+ztnic_crc_pipe #(.BYTES(18), .SPLIT(9)) vpc_crc (
+    .clk(clk), .en(adv), .data({p9_reg[F_PORT +: 16], p9_reg[F_SRC +: 128]}), .crc(vpc_hash));
+ztnic_crc_pipe #(.BYTES(16), .SPLIT(8)) lep_crc (
+    .clk(clk), .en(adv), .data(p9_reg[F_DST +: 128]), .crc(lep_hash));
+assign vpc_a_addr = vpc_hash[VPORT_CTX_LOG2-1:0];
+assign lep_a_addr = lep_hash[LOCAL_EP_LOG2-1:0];
+
+reg [PHV_W-1:0] p10_reg, p10;
+reg rem_hit;
+/* verilator lint_off UNUSEDSIGNAL */
+// the prefix of the winning entry is not needed after the compare
+reg [L_REMOTE_EP_W-1:0] rem_e;
+/* verilator lint_on UNUSEDSIGNAL */
+reg [7:0] rem_len;
+reg [127:0] rem_mask;
+integer ri;
+always @* begin
+    p10 = p9_reg;
+    rem_hit = 1'b0;
+    rem_e = 0;
+    rem_len = 0;
+    rem_mask = 0;
+    for (ri = 0; ri < REMOTE_EP_N; ri = ri + 1) begin
+        rem_mask = ~(128'd0) << (8'd128 - remote_ep[ri][L_REMOTE_EP_PREFIX_LEN_LSB +: 8]);
+        if (remote_ep[ri][L_REMOTE_EP_PREFIX_LEN_LSB +: 8] == 0) begin
+            rem_mask = 128'd0;
+        end
+        if (remote_ep[ri][L_REMOTE_EP_VALID_LSB]
+                && ((p9_reg[F_DST +: 128] ^ remote_ep[ri][L_REMOTE_EP_PREFIX_LSB +: 128]) & rem_mask) == 128'd0
+                && (!rem_hit || remote_ep[ri][L_REMOTE_EP_PREFIX_LEN_LSB +: 8] > rem_len)) begin
+            rem_hit = 1'b1;
+            rem_e = remote_ep[ri];
+            rem_len = remote_ep[ri][L_REMOTE_EP_PREFIX_LEN_LSB +: 8];
+        end
+    end
+    p10[F_REMHIT] = rem_hit;
+    p10[F_REMKIND +: 2] = rem_e[L_REMOTE_EP_KIND_LSB +: 2];
+    p10[F_REMVTEP +: 32] = rem_e[L_REMOTE_EP_VTEP_LSB +: 32];
+    p10[F_REMCTX +: 24] = rem_e[L_REMOTE_EP_CTX_LSB +: 24];
+end
+
+reg [PHV_W-1:0] p11_reg;
+always @(posedge clk) begin
+    if (adv) begin
+        p10_reg <= p10;
+        p11_reg <= p10_reg;
+    end
+end
+
+// ---------------------------------------------------------------------------
+// stage 12: classify (TX: vport_ctx, local_ep / remote_ep; RX: tag, local_ep)
+// ---------------------------------------------------------------------------
+reg vpc_hit, lep_hit;
+/* verilator lint_off UNUSEDSIGNAL */
+// the key fields of a hit entry are not needed after the compare
+reg [L_VPORT_CTX_W-1:0] vpc_e;
+reg [L_LOCAL_EP_W-1:0] lep_e;
+/* verilator lint_on UNUSEDSIGNAL */
+integer wi;
+always @* begin
+    vpc_hit = 1'b0; vpc_e = 0;
+    lep_hit = 1'b0; lep_e = 0;
+    for (wi = 3; wi >= 0; wi = wi - 1) begin
+        if (vpc_a_rd[wi*L_VPORT_CTX_W + L_VPORT_CTX_VALID_LSB]
+                && vpc_a_rd[wi*L_VPORT_CTX_W + L_VPORT_CTX_VPORT_LSB +: 16] == p11_reg[F_PORT +: 16]
+                && vpc_a_rd[wi*L_VPORT_CTX_W + L_VPORT_CTX_ADDR_LSB +: 128] == p11_reg[F_SRC +: 128]) begin
+            vpc_hit = 1'b1;
+            vpc_e = vpc_a_rd[wi*L_VPORT_CTX_W +: L_VPORT_CTX_W];
+        end
+        if (lep_a_rd[wi*L_LOCAL_EP_W + L_LOCAL_EP_VALID_LSB]
+                && lep_a_rd[wi*L_LOCAL_EP_W + L_LOCAL_EP_ADDR_LSB +: 128] == p11_reg[F_DST +: 128]) begin
+            lep_hit = 1'b1;
+            lep_e = lep_a_rd[wi*L_LOCAL_EP_W +: L_LOCAL_EP_W];
+        end
+    end
+end
+
+reg [PHV_W-1:0] p12_reg, p12;
+reg tagged12;
+always @* begin
+    p12 = p11_reg;
+    tagged12 = p11_reg[F_TUN +: 2] == TUN_GENEVE || p11_reg[F_TUN +: 2] == TUN_GBP;
+    if (!p11_reg[F_DONE]) begin
+        if (p11_reg[F_CLS +: 2] == PORT_CLASS_VPORT[1:0]) begin
+            if (!vpc_hit) begin
+                p12 = verdict(p12, 1'b0, DROP_SPOOFED_SOURCE);
+            end else begin
+                p12[F_SCTX +: 24] = vpc_e[L_VPORT_CTX_CTX_LSB +: 24];
+                p12[F_ZONE +: 16] = vpc_e[L_VPORT_CTX_ZONE_LSB +: 16];
+                if (lep_hit) begin
+                    p12[F_DCTX +: 24] = lep_e[L_LOCAL_EP_CTX_LSB +: 24];
+                    p12[F_OVPORT +: 16] = lep_e[L_LOCAL_EP_VPORT_LSB +: 16];
+                    p12[F_ACT +: 2] = A_LOCAL;
+                end else if (p11_reg[F_REMHIT]) begin
+                    p12[F_VTEP +: 32] = p11_reg[F_REMVTEP +: 32];
+                    case (p11_reg[F_REMKIND +: 2])
+                        REMOTE_KIND_GENEVE[1:0]: begin
+                            p12[F_ACT +: 2] = A_GENEVE; p12[F_DCTX +: 24] = p11_reg[F_REMCTX +: 24];
+                        end
+                        REMOTE_KIND_VXLAN_GBP[1:0]: begin
+                            p12[F_ACT +: 2] = A_GBP; p12[F_DCTX +: 24] = p11_reg[F_REMCTX +: 24];
+                        end
+                        default: begin
+                            p12[F_ACT +: 2] = A_NATIVE; p12[F_DCTX +: 24] = 24'd2;
+                        end
+                    endcase
+                end else begin
+                    p12 = verdict(p12, 1'b0, DROP_NO_ROUTE);
+                end
+            end
+        end else begin
+            p12[F_SCTX +: 24] = tagged12 ? p11_reg[F_TCTX +: 24] : 24'd2;
+            if (tagged12 && p11_reg[F_TCTX +: 24] == 0) begin
+                p12 = verdict(p12, 1'b0, DROP_TAG_CTX_ZERO);
+            end
+            // a local_ep miss is judged after the tag MAC (stage 22)
+            p12[F_LEPMISS] = !lep_hit;
+            p12[F_DCTX +: 24] = lep_e[L_LOCAL_EP_CTX_LSB +: 24];
+            p12[F_OVPORT +: 16] = lep_e[L_LOCAL_EP_VPORT_LSB +: 16];
+            p12[F_ZONE +: 16] = lep_e[L_LOCAL_EP_ZONE_LSB +: 16];
+        end
+    end
+end
+
+always @(posedge clk) begin
+    if (adv) begin
+        p12_reg <= p12;
+    end
+end
+
+// ---------------------------------------------------------------------------
+// stage 13: conntrack keys; ctx_epoch and the 8 + 8 policy lookups are read
+// ---------------------------------------------------------------------------
+wire [31:0] ce_hash = crc32_small({40'd0, p12_reg[F_SCTX +: 24]}, 3);
+assign ce_a_addr = ce_hash[CTX_EPOCH_LOG2-1:0];
+
+reg [8*64-1:0] pol_key_f, pol_key_r;
+integer vi;
+always @* begin
+    for (vi = 0; vi < 8; vi = vi + 1) begin
+        pol_key_f[64*vi +: 64] = pol_key(vi[2:0], p12_reg[F_SCTX +: 24], p12_reg[F_DCTX +: 24], p12_reg[F_PROTO +: 8]);
+        pol_key_r[64*vi +: 64] = pol_key(vi[2:0], p12_reg[F_DCTX +: 24], p12_reg[F_SCTX +: 24], p12_reg[F_PROTO +: 8]);
+        pol_a_addr[vi*POLICY_LOG2 +: POLICY_LOG2] = crc32_small(pol_key_f[64*vi +: 64], 8);
+        pol_b_addr[vi*POLICY_LOG2 +: POLICY_LOG2] = crc32_small(pol_key_r[64*vi +: 64], 8);
+    end
+end
+
+// keys and buckets of the policy reads whose data arrives in stage 13
+reg [8*64-1:0] pk_f_reg, pk_r_reg;
+reg [8*POLICY_LOG2-1:0] pb_f_reg, pb_r_reg;
+reg [CTX_EPOCH_LOG2-1:0] ce_addr_reg;
+reg [15:0] pport_f_reg, pport_r_reg;
+always @(posedge clk) begin
+    if (adv) begin
+        pk_f_reg <= pol_key_f;
+        pk_r_reg <= pol_key_r;
+        pb_f_reg <= pol_a_addr;
+        pb_r_reg <= pol_b_addr;
+        ce_addr_reg <= ce_a_addr;
+        pport_f_reg <= p12_reg[F_DPORT +: 16];
+        pport_r_reg <= p12_reg[F_SPORT +: 16];
+    end
+end
+
+reg [PHV_W-1:0] p13_reg, p13;
+reg [15:0] pa13, pb13;
+reg [2:0] k13;
+always @* begin
+    p13 = p12_reg;
+    k13 = p12_reg[F_KIND +: 3];
+    pa13 = (k13 == K_TCP || k13 == K_UDP) ? p12_reg[F_SPORT +: 16] : p12_reg[F_ECHO +: 16];
+    pb13 = (k13 == K_TCP || k13 == K_UDP) ? p12_reg[F_DPORT +: 16] : p12_reg[F_ECHO +: 16];
+    if (k13 != K_TCP && k13 != K_UDP && k13 != K_ECHO_REQ && k13 != K_ECHO_REP) begin
+        pa13 = 0; pb13 = 0;
+    end
+    if ({p12_reg[F_SRC +: 128], pa13} <= {p12_reg[F_DST +: 128], pb13}) begin
+        p13[F_OKEY +: 312] = {p12_reg[F_ZONE +: 16], p12_reg[F_PROTO +: 8], p12_reg[F_SRC +: 128], p12_reg[F_DST +: 128], pa13, pb13};
+        p13[F_SRCLO] = 1'b1;
+    end else begin
+        p13[F_OKEY +: 312] = {p12_reg[F_ZONE +: 16], p12_reg[F_PROTO +: 8], p12_reg[F_DST +: 128], p12_reg[F_SRC +: 128], pb13, pa13};
+        p13[F_SRCLO] = 1'b0;
+    end
+    p13[F_KEY +: 312] = p13[F_OKEY +: 312];
+    if (k13 == K_ICMP_ERR) begin
+        if ({p12_reg[F_ESRC +: 128], p12_reg[F_ESP +: 16]} <= {p12_reg[F_EDST +: 128], p12_reg[F_EDP +: 16]}) begin
+            p13[F_KEY +: 312] = {p12_reg[F_ZONE +: 16], p12_reg[F_EPROTO +: 8], p12_reg[F_ESRC +: 128],
+                                 p12_reg[F_EDST +: 128], p12_reg[F_ESP +: 16], p12_reg[F_EDP +: 16]};
+        end else begin
+            p13[F_KEY +: 312] = {p12_reg[F_ZONE +: 16], p12_reg[F_EPROTO +: 8], p12_reg[F_EDST +: 128],
+                                 p12_reg[F_ESRC +: 128], p12_reg[F_EDP +: 16], p12_reg[F_ESP +: 16]};
+        end
+    end
+end
+
+always @(posedge clk) begin
+    if (adv) begin
+        p13_reg <= p13;
+    end
+end
+
+// ---------------------------------------------------------------------------
+// stage 14: ctx check (TX), the best rule of each policy variant; the tag MAC
+// (SipHash, 8 stages) and the conntrack hashes start
+// ---------------------------------------------------------------------------
+reg ce_hit;
+/* verilator lint_off UNUSEDSIGNAL */
+reg [L_CTX_EPOCH_W-1:0] ce_e;
+/* verilator lint_on UNUSEDSIGNAL */
+reg [1:0] ce_way;
+integer ci;
+always @* begin
+    ce_hit = 1'b0; ce_e = 0; ce_way = 0;
+    for (ci = 3; ci >= 0; ci = ci - 1) begin
+        if (ce_a_rd[ci*L_CTX_EPOCH_W + L_CTX_EPOCH_VALID_LSB]
+                && ce_a_rd[ci*L_CTX_EPOCH_W + L_CTX_EPOCH_CTX_LSB +: 24] == p13_reg[F_SCTX +: 24]) begin
+            ce_hit = 1'b1;
+            ce_e = ce_a_rd[ci*L_CTX_EPOCH_W +: L_CTX_EPOCH_W];
+            ce_way = ci[1:0];
+        end
+    end
+end
+
+// SipHash message: ctx, epoch, inner addresses, proto, ports (datapath.md §3)
+reg [23:0] sip_ctx;
+reg [7:0] sip_epoch;
+reg [8*47-1:0] sip_msg;
+reg [5:0] sip_len;
+integer si;
+always @* begin
+    if (p13_reg[F_CLS +: 2] == PORT_CLASS_VPORT[1:0]) begin
+        sip_ctx = p13_reg[F_SCTX +: 24];
+        sip_epoch = ce_e[L_CTX_EPOCH_EPOCH_LSB +: 8];
+    end else begin
+        sip_ctx = p13_reg[F_TCTX +: 24];
+        sip_epoch = p13_reg[F_TEPOCH +: 8];
+    end
+    sip_msg = 0;
+    sip_msg[0 +: 8] = sip_ctx[23:16];
+    sip_msg[8 +: 8] = sip_ctx[15:8];
+    sip_msg[16 +: 8] = sip_ctx[7:0];
+    sip_msg[24 +: 8] = sip_epoch;
+    if (p13_reg[F_V6]) begin
+        for (si = 0; si < 16; si = si + 1) begin
+            sip_msg[8*(4+si) +: 8] = p13_reg[F_SRC + 8*(15-si) +: 8];
+            sip_msg[8*(20+si) +: 8] = p13_reg[F_DST + 8*(15-si) +: 8];
+        end
+        sip_msg[8*36 +: 8] = p13_reg[F_PROTO +: 8];
+        sip_msg[8*37 +: 32] = {p13_reg[F_DPORT +: 8], p13_reg[F_DPORT + 8 +: 8],
+                               p13_reg[F_SPORT +: 8], p13_reg[F_SPORT + 8 +: 8]};
+        sip_len = 6'd41;
+    end else begin
+        for (si = 0; si < 4; si = si + 1) begin
+            sip_msg[8*(4+si) +: 8] = p13_reg[F_SRC + 8*(3-si) +: 8];
+            sip_msg[8*(8+si) +: 8] = p13_reg[F_DST + 8*(3-si) +: 8];
+        end
+        sip_msg[8*12 +: 8] = p13_reg[F_PROTO +: 8];
+        sip_msg[8*13 +: 32] = {p13_reg[F_DPORT +: 8], p13_reg[F_DPORT + 8 +: 8],
+                               p13_reg[F_SPORT +: 8], p13_reg[F_SPORT + 8 +: 8]};
+        sip_len = 6'd17;
+    end
+end
+
+/* verilator lint_off UNUSEDSIGNAL */
+// the tag MAC is the low 32 bits
+wire [63:0] sip_hash;
+/* verilator lint_on UNUSEDSIGNAL */
+ztnic_siphash_pipe #(.MAX_BYTES(47)) siphash (
+    .clk(clk), .en(adv), .key(cfg_auth_key), .msg(sip_msg), .len(sip_len), .hash(sip_hash));
+
+// conntrack hashes of the lookup key and the packet's own key (valid in stage 14)
+/* verilator lint_off UNUSEDSIGNAL */
+// the bucket index uses the low bits
+wire [31:0] ct_h32;
+/* verilator lint_on UNUSEDSIGNAL */
+wire [15:0] ct_h16, ct_h16own;
+ztnic_crc_pipe #(.BYTES(39), .SPLIT(20)) ct_crc32 (
+    .clk(clk), .en(adv), .data(p13_reg[F_KEY +: 312]), .crc(ct_h32));
+ztnic_crc_pipe #(.BYTES(39), .SPLIT(20), .W(16), .POLY(16'ha001), .INIT(16'h0000), .XOROUT(16'h0000)) ct_crc16 (
+    .clk(clk), .en(adv), .data(p13_reg[F_KEY +: 312]), .crc(ct_h16));
+ztnic_crc_pipe #(.BYTES(39), .SPLIT(20), .W(16), .POLY(16'ha001), .INIT(16'h0000), .XOROUT(16'h0000)) ct_crc16own (
+    .clk(clk), .en(adv), .data(p13_reg[F_OKEY +: 312]), .crc(ct_h16own));
+
+// the best rule of each variant for both views: valid, allow, priority, id, slot
+localparam BR_W = 1 + 1 + 16 + 32 + CTR_RULE_W;
+reg [8*BR_W-1:0] best_f, best_r;
+reg [8*BR_W-1:0] best_f_reg, best_r_reg;
+
+// best candidate among the 4 ways x 4 rules of one variant's entries
+function [BR_W-1:0] best_of(input [4*L_POLICY_W-1:0] rd, input [63:0] key, input [15:0] pport,
+                            input [2:0] vr, input [POLICY_LOG2-1:0] bucket);
+    integer pw, pr;
+    reg [L_POLICY_W-1:0] pe;
+    reg [PR_W-1:0] rl;
+    reg bv, ba;
+    reg [15:0] bp;
+    reg [31:0] bi;
+    reg [CTR_RULE_W-1:0] bs;
+    begin
+        bv = 1'b0; ba = 1'b0; bp = 0; bi = 0; bs = 0;
+        for (pw = 0; pw < 4; pw = pw + 1) begin
+            pe = rd[pw*L_POLICY_W +: L_POLICY_W];
+            if (pe[L_POLICY_VALID_LSB] && pe[L_POLICY_KEY_LSB +: 64] == key) begin
+                for (pr = 0; pr < 4; pr = pr + 1) begin
+                    rl = pe[L_POLICY_RULE_BASE + pr*L_POLICY_RULE_STRIDE +: PR_W];
+                    if (rl[L_POLICY_RULE_VALID_LSB]
+                            && pport >= rl[L_POLICY_RULE_PORT_LO_LSB +: 16]
+                            && pport <= rl[L_POLICY_RULE_PORT_HI_LSB +: 16]
+                            && rule_better(1'b1, rl[L_POLICY_RULE_ALLOW_LSB], rl[L_POLICY_RULE_PRIORITY_LSB +: 16],
+                                           rl[L_POLICY_RULE_ID_LSB +: 32], bv, ba, bp, bi)) begin
+                        bv = 1'b1;
+                        ba = rl[L_POLICY_RULE_ALLOW_LSB];
+                        bp = rl[L_POLICY_RULE_PRIORITY_LSB +: 16];
+                        bi = rl[L_POLICY_RULE_ID_LSB +: 32];
+                        bs = {vr, pw[1:0], bucket, pr[1:0]};
+                    end
+                end
+            end
+        end
+        best_of = {bs, bi, bp, ba, bv};
+    end
+endfunction
+
+// rule a before rule b: priority descending, deny before allow, id ascending
+function rule_better(input av, input aa, input [15:0] ap, input [31:0] ai,
+                     input bv, input ba, input [15:0] bp, input [31:0] bi);
+    rule_better = av && (!bv || ap > bp || (ap == bp && ((!aa && ba) || (aa == ba && ai < bi))));
+endfunction
+
+integer bv_i;
+always @* begin
+    for (bv_i = 0; bv_i < 8; bv_i = bv_i + 1) begin
+        best_f[BR_W*bv_i +: BR_W] = best_of(pol_a_rd[bv_i*4*L_POLICY_W +: 4*L_POLICY_W], pk_f_reg[64*bv_i +: 64],
+                                            pport_f_reg, bv_i[2:0], pb_f_reg[bv_i*POLICY_LOG2 +: POLICY_LOG2]);
+        best_r[BR_W*bv_i +: BR_W] = best_of(pol_b_rd[bv_i*4*L_POLICY_W +: 4*L_POLICY_W], pk_r_reg[64*bv_i +: 64],
+                                            pport_r_reg, bv_i[2:0], pb_r_reg[bv_i*POLICY_LOG2 +: POLICY_LOG2]);
+    end
+end
+
+reg [PHV_W-1:0] p14_reg, p14;
+always @* begin
+    p14 = p13_reg;
+    p14[F_CEHIT] = ce_hit;
+    p14[F_CEEPOCH +: 8] = ce_e[L_CTX_EPOCH_EPOCH_LSB +: 8];
+    p14[F_CESLOT +: 16] = {{(16-CTR_CE_W){1'b0}}, ce_way, ce_addr_reg};
+    if (!p13_reg[F_DONE] && p13_reg[F_CLS +: 2] == PORT_CLASS_VPORT[1:0]) begin
+        if (!ce_hit) begin
+            p14 = verdict(p14, 1'b1, PUNT_CTX_UNKNOWN);
+            p14[F_EVP] = 1'b1;
+            p14[F_EV +: 128] = event_rec(EVENT_KIND_CTX_UNKNOWN[7:0], PUNT_CTX_UNKNOWN, p13_reg[F_PORT +: 16],
+                                         p13_reg[F_SCTX +: 24], 8'd0, 32'd0, ts_us[31:0]);
+        end else begin
+            p14[F_EPOCH +: 8] = ce_e[L_CTX_EPOCH_EPOCH_LSB +: 8];
+            p14[F_CECNT] = 1'b1;
+        end
+    end
+end
+
+always @(posedge clk) begin
+    if (adv) begin
+        p14_reg <= p14;
+        best_f_reg <= best_f;
+        best_r_reg <= best_r;
+    end
+end
+
+// ---------------------------------------------------------------------------
+// stage 15: the policy winner of each view; the conntrack hashes
+// ---------------------------------------------------------------------------
+function [BR_W-1:0] best_of8(input [8*BR_W-1:0] c);
+    integer k;
+    reg [BR_W-1:0] b, x;
+    begin
+        b = c[0 +: BR_W];
+        for (k = 1; k < 8; k = k + 1) begin
+            x = c[BR_W*k +: BR_W];
+            if (rule_better(x[0], x[1], x[2 +: 16], x[18 +: 32], b[0], b[1], b[2 +: 16], b[18 +: 32])) begin
+                b = x;
+            end
+        end
+        best_of8 = b;
+    end
+endfunction
+
+reg [PHV_W-1:0] p15_reg, p15;
+reg [BR_W-1:0] win_f, win_r;
+always @* begin
+    p15 = p14_reg;
+    win_f = best_of8(best_f_reg);
+    win_r = best_of8(best_r_reg);
+    p15[F_PFV] = win_f[0];
+    p15[F_PFA] = win_f[1];
+    p15[F_PFID +: 32] = win_f[18 +: 32];
+    p15[F_PFSLOT +: 16] = {{(16-CTR_RULE_W){1'b0}}, win_f[50 +: CTR_RULE_W]};
+    p15[F_PRV] = win_r[0];
+    p15[F_PRA] = win_r[1];
+    p15[F_PRID +: 32] = win_r[18 +: 32];
+    p15[F_PRSLOT +: 16] = {{(16-CTR_RULE_W){1'b0}}, win_r[50 +: CTR_RULE_W]};
+    p15[F_H32 +: 32] = ct_h32;
+    p15[F_H16 +: 16] = ct_h16;
+    p15[F_H16OWN +: 16] = ct_h16own;
+end
+
+always @(posedge clk) begin
+    if (adv) begin
+        p15_reg <= p15;
+    end
+end
+
+// ---------------------------------------------------------------------------
+// stages 16-21: the packet waits for its tag MAC
+// ---------------------------------------------------------------------------
+reg [6*PHV_W-1:0] pd_reg;
+always @(posedge clk) begin
+    if (adv) begin
+        pd_reg <= {pd_reg[5*PHV_W-1:0], p15_reg};
+    end
+end
+wire [PHV_W-1:0] p21_reg = pd_reg[5*PHV_W +: PHV_W];
+
+// ---------------------------------------------------------------------------
+// stage 22: RX tag MAC, local_ep and ctx check; TX tag MAC for the encapsulation
+// ---------------------------------------------------------------------------
+reg [PHV_W-1:0] p22_reg, p22;
+reg tun22;
+always @* begin
+    p22 = p21_reg;
+    tun22 = p21_reg[F_TUN +: 2] == TUN_GENEVE || p21_reg[F_TUN +: 2] == TUN_GBP;
+    p22[F_MAC +: 32] = sip_hash[31:0];
+    if (!p21_reg[F_DONE] && p21_reg[F_CLS +: 2] != PORT_CLASS_VPORT[1:0]) begin
+        if (p21_reg[F_TUN +: 2] == TUN_GENEVE && cfg_auth && sip_hash[31:0] != p21_reg[F_TMAC +: 32]) begin
+            p22 = verdict(p22, 1'b0, DROP_TAG_BAD_MAC);
+        end else if (p21_reg[F_LEPMISS]) begin
+            p22 = verdict(p22, 1'b0, DROP_NO_LOCAL_EP);
+        end else if (tun22) begin
+            if (!p21_reg[F_CEHIT]) begin
+                p22 = verdict(p22, 1'b1, PUNT_CTX_UNKNOWN);
+                p22[F_EVP] = 1'b1;
+                p22[F_EV +: 128] = event_rec(EVENT_KIND_CTX_UNKNOWN[7:0], PUNT_CTX_UNKNOWN, p21_reg[F_PORT +: 16],
+                                             p21_reg[F_SCTX +: 24], p21_reg[F_TEPOCH +: 8], 32'd0, ts_us[31:0]);
+            end else if (p21_reg[F_TUN +: 2] == TUN_GENEVE && p21_reg[F_TEPOCH +: 8] != p21_reg[F_CEEPOCH +: 8]) begin
+                p22 = verdict(p22, 1'b1, PUNT_CTX_STALE_EPOCH);
+                p22[F_EVP] = 1'b1;
+                p22[F_EV +: 128] = event_rec(EVENT_KIND_CTX_STALE_EPOCH[7:0], PUNT_CTX_STALE_EPOCH, p21_reg[F_PORT +: 16],
+                                             p21_reg[F_SCTX +: 24], p21_reg[F_TEPOCH +: 8], 32'd0, ts_us[31:0]);
+            end else begin
+                p22[F_CECNT] = 1'b1;
+            end
+        end
+    end
+end
+
+always @(posedge clk) begin
+    if (adv) begin
+        p22_reg <= p22;
+    end
+end
+
+// conntrack and ct_overflow read (data in stage 23)
+wire [CT_ADDR_W-1:0] ct_mask = ~({CT_ADDR_W{1'b1}} << cfg_ct_log2);
+assign ct_a_addr_lo = p22_reg[F_H32 +: CT_ADDR_W] & ct_mask;
+assign ct_a_addr_hi = h16_ext(p22_reg[F_H16 +: 16]) & ct_mask;
+assign ovf_a_addr = p22_reg[F_H32 +: CT_OVF_LOG2];
+
+reg [PHV_W-1:0] p23_reg;
+always @(posedge clk) begin
+    if (adv) begin
+        p23_reg <= p22_reg;
+    end
+end
+
+// ---------------------------------------------------------------------------
+// stage 24: conntrack decide and write (datapath.md §5)
+// ---------------------------------------------------------------------------
+// the write each way received in the clock the packet in stage 23 was read
+reg [3:0] ctf_v_reg = 0;
+reg [4*CT_ADDR_W-1:0] ctf_a_reg;
+reg [4*L_CONNTRACK_W-1:0] ctf_d_reg;
+
+reg [3:0] dp_we;
+reg [4*L_CONNTRACK_W-1:0] dp_wd;
+wire [CT_ADDR_W-1:0] ct_addr_lo23 = p23_reg[F_H32 +: CT_ADDR_W] & ct_mask;
+wire [CT_ADDR_W-1:0] ct_addr_hi23 = h16_ext(p23_reg[F_H16 +: 16]) & ct_mask;
+wire [4*CT_ADDR_W-1:0] dp_wa = {ct_addr_hi23, ct_addr_hi23, ct_addr_lo23, ct_addr_lo23};
+
+// the ways as the packet must see them: RAM data, or the write it could not see
+reg [4*L_CONNTRACK_W-1:0] ct_view;
+integer fw;
+always @* begin
+    for (fw = 0; fw < 4; fw = fw + 1) begin
+        if (ctf_v_reg[fw] && ctf_a_reg[fw*CT_ADDR_W +: CT_ADDR_W] == dp_wa[fw*CT_ADDR_W +: CT_ADDR_W]) begin
+            ct_view[fw*L_CONNTRACK_W +: L_CONNTRACK_W] = ctf_d_reg[fw*L_CONNTRACK_W +: L_CONNTRACK_W];
+        end else begin
+            ct_view[fw*L_CONNTRACK_W +: L_CONNTRACK_W] = ct_a_rd[fw*L_CONNTRACK_W +: L_CONNTRACK_W];
+        end
+    end
+end
+
 reg ct_hit;
 reg [1:0] ct_hway;
 reg [L_CONNTRACK_W-1:0] ct_he;
@@ -623,122 +1122,86 @@ reg ovf_hit;
 reg ovf_orig_lo;
 reg [L_CONNTRACK_W-1:0] cw;
 reg [L_CT_OVERFLOW_W-1:0] ow;
-integer ci;
+integer cj;
 always @* begin
     ct_hit = 1'b0; ct_hway = 0; ct_he = 0;
     ct_free = 1'b0; ct_fway = 0;
     ct_evict = 1'b0; ct_eway = 0;
     ovf_hit = 1'b0; ovf_orig_lo = 1'b0;
     cw = 0; ow = 0;
-    for (ci = 3; ci >= 0; ci = ci - 1) begin
-        cw = ct_a_rd[ci*L_CONNTRACK_W +: L_CONNTRACK_W];
+    for (cj = 3; cj >= 0; cj = cj - 1) begin
+        cw = ct_view[cj*L_CONNTRACK_W +: L_CONNTRACK_W];
         if (cw[L_CONNTRACK_VALID_LSB] && !ct_expired(cw, ts_us, cfg_timeouts)) begin
-            if (cw[L_CONNTRACK_KEY_LSB +: 312] == key_reg) begin
+            if (cw[L_CONNTRACK_KEY_LSB +: 312] == p23_reg[F_KEY +: 312]) begin
                 ct_hit = 1'b1;
-                ct_hway = ci[1:0];
+                ct_hway = cj[1:0];
                 ct_he = cw;
             end
             if (!cw[L_CONNTRACK_ASSURED_LSB]) begin
                 ct_evict = 1'b1;
-                ct_eway = ci[1:0];
+                ct_eway = cj[1:0];
             end
         end else begin
             ct_free = 1'b1;
-            ct_fway = ci[1:0];
+            ct_fway = cj[1:0];
         end
-        ow = ovf_a_rd[ci*L_CT_OVERFLOW_W +: L_CT_OVERFLOW_W];
-        if (ow[L_CT_OVERFLOW_VALID_LSB] && ow[L_CT_OVERFLOW_KEY_LSB +: 312] == key_reg) begin
+        ow = ovf_a_rd[cj*L_CT_OVERFLOW_W +: L_CT_OVERFLOW_W];
+        if (ow[L_CT_OVERFLOW_VALID_LSB] && ow[L_CT_OVERFLOW_KEY_LSB +: 312] == p23_reg[F_KEY +: 312]) begin
             ovf_hit = 1'b1;
             ovf_orig_lo = ow[L_CT_OVERFLOW_ORIG_LO_LSB];
         end
     end
 end
 
-// ---------------------------------------------------------------------------
-// policy: the best rule of the entries read for the previous variant
-// ---------------------------------------------------------------------------
-reg [63:0] pol_key_data;
-reg pc_valid;
-reg pc_allow;
-reg [15:0] pc_prio;
-reg [31:0] pc_id;
-reg [CTR_RULE_W-1:0] pc_slot;
-reg [L_POLICY_W-1:0] pe;
-reg [97:0] rl;
-reg better;
-integer pw, pr;
+// the hit entry after a re-check (generation updated) and the direction
+reg ct_stale, ct_reply, ct_view_orig, ct_re_allow, ct_rechk;
+reg [L_CONNTRACK_W-1:0] ent;
 always @* begin
-    pol_key_data = pol_key(pv_reg[2:0] - 3'd1, psrc_reg, pdst_reg, proto_reg);
-    pc_valid = bvalid_reg;
-    pc_allow = ballow_reg;
-    pc_prio = bprio_reg;
-    pc_id = bid_reg;
-    pc_slot = bslot_reg;
-    pe = 0;
-    rl = 0;
-    better = 1'b0;
-    for (pw = 0; pw < 4; pw = pw + 1) begin
-        pe = pol_a_rd[pw*L_POLICY_W +: L_POLICY_W];
-        if (pe[L_POLICY_VALID_LSB] && pe[L_POLICY_KEY_LSB +: 64] == pol_key_data) begin
-            for (pr = 0; pr < 4; pr = pr + 1) begin
-                rl = pe[L_POLICY_RULE_BASE + pr*L_POLICY_RULE_STRIDE +: 98];
-                if (rl[L_POLICY_RULE_VALID_LSB]
-                        && pport_reg >= rl[L_POLICY_RULE_PORT_LO_LSB +: 16]
-                        && pport_reg <= rl[L_POLICY_RULE_PORT_HI_LSB +: 16]) begin
-                    // priority descending, deny before allow, id ascending
-                    better = !pc_valid
-                        || rl[L_POLICY_RULE_PRIORITY_LSB +: 16] > pc_prio
-                        || (rl[L_POLICY_RULE_PRIORITY_LSB +: 16] == pc_prio
-                            && ((!rl[L_POLICY_RULE_ALLOW_LSB] && pc_allow)
-                                || (rl[L_POLICY_RULE_ALLOW_LSB] == pc_allow
-                                    && rl[L_POLICY_RULE_ID_LSB +: 32] < pc_id)));
-                    if (better) begin
-                        pc_valid = 1'b1;
-                        pc_allow = rl[L_POLICY_RULE_ALLOW_LSB];
-                        pc_prio = rl[L_POLICY_RULE_PRIORITY_LSB +: 16];
-                        pc_id = rl[L_POLICY_RULE_ID_LSB +: 32];
-                        pc_slot = {pw[1:0], pol_a_addr_d, pr[1:0]};
-                    end
-                end
-            end
-        end
+    ct_reply = p23_reg[F_SRCLO] != ct_he[L_CONNTRACK_ORIG_LO_LSB];
+    ct_stale = ct_he[L_CONNTRACK_GEN_LSB +: 16] != cfg_policy_gen;
+    // the re-check uses the originator's view of the connection
+    ct_view_orig = !ct_reply;
+    ct_re_allow = ct_view_orig ? (p23_reg[F_PFV] && p23_reg[F_PFA]) : (p23_reg[F_PRV] && p23_reg[F_PRA]);
+    ct_rechk = ct_stale && ct_re_allow;
+    ent = ct_he;
+    if (ct_rechk) begin
+        ent[L_CONNTRACK_GEN_LSB +: 32] = {16'd0, cfg_policy_gen};
     end
 end
 
-
-// ---------------------------------------------------------------------------
 // TCP window tracking of the hit entry (Linux tcp_in_window, datapath.md §5)
-// ---------------------------------------------------------------------------
 reg [31:0] s_end, s_maxend, s_maxwin, r_end, r_maxend, r_maxwin;
 reg [31:0] wnd, seq1, end1, ack1, maxack, wedge;
 reg win_ok;
 reg [L_CONNTRACK_W-1:0] ent_win;
+reg [5:0] fl;
 always @* begin
-    if (!reply_reg) begin
-        s_end = ent_reg[L_CONNTRACK_ORIG_END_LSB +: 32];
-        s_maxend = ent_reg[L_CONNTRACK_ORIG_MAXEND_LSB +: 32];
-        s_maxwin = ent_reg[L_CONNTRACK_ORIG_MAXWIN_LSB +: 32];
-        r_end = ent_reg[L_CONNTRACK_REPLY_END_LSB +: 32];
-        r_maxend = ent_reg[L_CONNTRACK_REPLY_MAXEND_LSB +: 32];
-        r_maxwin = ent_reg[L_CONNTRACK_REPLY_MAXWIN_LSB +: 32];
+    fl = p23_reg[F_FLAGS +: 6];
+    if (!ct_reply) begin
+        s_end = ent[L_CONNTRACK_ORIG_END_LSB +: 32];
+        s_maxend = ent[L_CONNTRACK_ORIG_MAXEND_LSB +: 32];
+        s_maxwin = ent[L_CONNTRACK_ORIG_MAXWIN_LSB +: 32];
+        r_end = ent[L_CONNTRACK_REPLY_END_LSB +: 32];
+        r_maxend = ent[L_CONNTRACK_REPLY_MAXEND_LSB +: 32];
+        r_maxwin = ent[L_CONNTRACK_REPLY_MAXWIN_LSB +: 32];
     end else begin
-        s_end = ent_reg[L_CONNTRACK_REPLY_END_LSB +: 32];
-        s_maxend = ent_reg[L_CONNTRACK_REPLY_MAXEND_LSB +: 32];
-        s_maxwin = ent_reg[L_CONNTRACK_REPLY_MAXWIN_LSB +: 32];
-        r_end = ent_reg[L_CONNTRACK_ORIG_END_LSB +: 32];
-        r_maxend = ent_reg[L_CONNTRACK_ORIG_MAXEND_LSB +: 32];
-        r_maxwin = ent_reg[L_CONNTRACK_ORIG_MAXWIN_LSB +: 32];
+        s_end = ent[L_CONNTRACK_REPLY_END_LSB +: 32];
+        s_maxend = ent[L_CONNTRACK_REPLY_MAXEND_LSB +: 32];
+        s_maxwin = ent[L_CONNTRACK_REPLY_MAXWIN_LSB +: 32];
+        r_end = ent[L_CONNTRACK_ORIG_END_LSB +: 32];
+        r_maxend = ent[L_CONNTRACK_ORIG_MAXEND_LSB +: 32];
+        r_maxwin = ent[L_CONNTRACK_ORIG_MAXWIN_LSB +: 32];
     end
-    wnd = flags_reg[1] ? {16'd0, win_reg} : ({16'd0, win_reg} << cfg_tcp_wscale);
-    seq1 = seq_reg;
-    end1 = seq_reg + {16'd0, paylen_reg} + {31'd0, flags_reg[1]} + {31'd0, flags_reg[0]};
+    wnd = fl[1] ? {16'd0, p23_reg[F_WIN +: 16]} : ({16'd0, p23_reg[F_WIN +: 16]} << cfg_tcp_wscale);
+    seq1 = p23_reg[F_SEQ +: 32];
+    end1 = p23_reg[F_SEQ +: 32] + {16'd0, p23_reg[F_PAYLEN +: 16]} + {31'd0, fl[1]} + {31'd0, fl[0]};
     if (s_maxwin == 0) begin
         s_end = end1;
         s_maxend = end1;
         s_maxwin = (wnd == 0) ? 32'd1 : wnd;
     end
-    ack1 = flags_reg[4] ? ack_reg : r_end;
-    if (seq1 == end1 && !flags_reg[2]) begin
+    ack1 = fl[4] ? p23_reg[F_ACK +: 32] : r_end;
+    if (seq1 == end1 && !fl[2]) begin
         seq1 = s_end;
         end1 = s_end;
     end
@@ -755,8 +1218,8 @@ always @* begin
     if (!before32(wedge, r_maxend)) begin
         r_maxend = wedge + {31'd0, wnd == 0};
     end
-    ent_win = ent_reg;
-    if (!reply_reg) begin
+    ent_win = ent;
+    if (!ct_reply) begin
         ent_win[L_CONNTRACK_ORIG_END_LSB +: 32] = s_end;
         ent_win[L_CONNTRACK_ORIG_MAXEND_LSB +: 32] = s_maxend;
         ent_win[L_CONNTRACK_ORIG_MAXWIN_LSB +: 32] = s_maxwin;
@@ -769,67 +1232,273 @@ always @* begin
     end
 end
 
-// ---------------------------------------------------------------------------
-// tag MAC (SipHash-2-4 over ctx, epoch, inner addresses, proto and ports)
-// ---------------------------------------------------------------------------
-reg sip_start;
-reg [23:0] sip_ctx;
-reg [7:0] sip_epoch;
-reg [8*47-1:0] sip_msg;
-reg [5:0] sip_len;
-wire sip_done;
-/* verilator lint_off UNUSEDSIGNAL */
-// the tag MAC is the low 32 bits
-wire [63:0] sip_hash;
-/* verilator lint_on UNUSEDSIGNAL */
-integer si;
+reg [PHV_W-1:0] p24_reg, p24;
+reg [2:0] k24;
+reg [3:0] tnext, st24;
+reg [2:0] outcome;
+reg go_new, fr24;
+reg [1:0] fw24, iw;
+reg [L_CONNTRACK_W-1:0] ne, ins;
+reg [7:0] why24;
 always @* begin
-    sip_msg = 0;
-    sip_msg[0 +: 8] = sip_ctx[23:16];
-    sip_msg[8 +: 8] = sip_ctx[15:8];
-    sip_msg[16 +: 8] = sip_ctx[7:0];
-    sip_msg[24 +: 8] = sip_epoch;
-    if (v6_reg) begin
-        for (si = 0; si < 16; si = si + 1) begin
-            sip_msg[8*(4+si) +: 8] = src_reg[8*(15-si) +: 8];
-            sip_msg[8*(20+si) +: 8] = dst_reg[8*(15-si) +: 8];
+    p24 = p23_reg;
+    k24 = p23_reg[F_KIND +: 3];
+    dp_we = 0;
+    dp_wd = 0;
+    go_new = 1'b0;
+    fr24 = ct_free;
+    fw24 = ct_fway;
+    iw = 0;
+    tnext = 0;
+    st24 = ent[L_CONNTRACK_STATE_LSB +: 4];
+    outcome = 0;
+    ne = ent;
+    ins = 0;
+    why24 = 0;
+    if (v_reg[23] && !p23_reg[F_DONE]) begin
+        p24[F_CTV] = 1'b1;
+        if (k24 == K_ICMP_OTHER || (k24 == K_TCP && !flags_valid(fl))) begin
+            p24[F_CTS +: 6] = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
+            p24 = verdict(p24, 1'b0, DROP_CT_INVALID);
+        end else if (k24 == K_ICMP_ERR) begin
+            if (ct_hit || ovf_hit) begin
+                p24[F_CTS +: 6] = ct_bits(1'b0, 1'b0, 1'b1, 1'b0, 1'b0);
+            end else begin
+                p24[F_CTS +: 6] = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
+                p24 = verdict(p24, 1'b0, DROP_CT_INVALID);
+            end
+        end else if (ct_hit && ct_stale && !ct_re_allow) begin
+            // revoked by a policy change: delete the entry, drop with the policy's reason
+            p24[F_RULEV] = ct_view_orig ? p23_reg[F_PFV] : p23_reg[F_PRV];
+            p24[F_RULE +: 32] = ct_view_orig ? p23_reg[F_PFID +: 32] : p23_reg[F_PRID +: 32];
+            p24[F_RSLOT +: 16] = ct_view_orig ? p23_reg[F_PFSLOT +: 16] : p23_reg[F_PRSLOT +: 16];
+            dp_we[ct_hway] = 1'b1;
+            p24[F_CTS +: 6] = ct_bits(!ct_he[L_CONNTRACK_REPLIED_LSB] && !ct_reply, ct_he[L_CONNTRACK_REPLIED_LSB],
+                                      1'b0, ct_reply, 1'b0);
+            why24 = p24[F_RULEV] ? DROP_POLICY_DENY : DROP_POLICY_DEFAULT_DENY;
+            p24 = verdict(p24, 1'b0, why24);
+            p24[F_EVP] = 1'b1;
+            p24[F_EV +: 128] = event_rec(EVENT_KIND_CT_DELETE[7:0], why24, p23_reg[F_PORT +: 16],
+                                         p23_reg[F_SCTX +: 24], 8'd0, p23_reg[F_H32 +: 32], ts_us[31:0]);
+        end else if (ct_hit) begin
+            if (ct_rechk) begin
+                p24[F_RULEV] = ct_view_orig ? p23_reg[F_PFV] : p23_reg[F_PRV];
+                p24[F_RULE +: 32] = ct_view_orig ? p23_reg[F_PFID +: 32] : p23_reg[F_PRID +: 32];
+                p24[F_RSLOT +: 16] = ct_view_orig ? p23_reg[F_PFSLOT +: 16] : p23_reg[F_PRSLOT +: 16];
+            end
+            // outcome 1 invalid, 2 reopen, 3 accepted unchanged, 4 accepted and updated
+            if (ent[L_CONNTRACK_KIND_LSB +: 2] == CT_KIND_TCP[1:0]) begin
+                tnext = tcp_next(ct_reply, flag_class(fl), st24);
+                if (tnext == T_IV) begin
+                    outcome = 3'd1;
+                end else if (tnext == T_SS && (st24 == T_TW || st24 == T_CL)) begin
+                    outcome = 3'd2;
+                end else if (tnext == T_IG) begin
+                    outcome = 3'd3;
+                end else if (!win_ok) begin
+                    outcome = 3'd1;
+                end else begin
+                    ne = ent_win;
+                    ne[L_CONNTRACK_STATE_LSB +: 4] = tnext;
+                    ne[L_CONNTRACK_LAST_SEEN_LSB +: 64] = ts_us;
+                    ne[L_CONNTRACK_REPLIED_LSB] = ent[L_CONNTRACK_REPLIED_LSB] | ct_reply;
+                    ne[L_CONNTRACK_ASSURED_LSB] = ent[L_CONNTRACK_ASSURED_LSB] | (tnext == T_ES);
+                    outcome = 3'd4;
+                end
+            end else begin
+                ne[L_CONNTRACK_LAST_SEEN_LSB +: 64] = ts_us;
+                if (ct_reply) begin
+                    ne[L_CONNTRACK_REPLIED_LSB] = 1'b1;
+                    if (ent[L_CONNTRACK_KIND_LSB +: 2] != CT_KIND_ICMP[1:0]) begin
+                        ne[L_CONNTRACK_ASSURED_LSB] = 1'b1;
+                    end
+                end
+                outcome = 3'd4;
+            end
+            case (outcome)
+                3'd1: begin
+                    // invalid: only a re-check's generation update is kept
+                    if (ct_rechk) begin
+                        dp_we[ct_hway] = 1'b1;
+                        dp_wd[ct_hway*L_CONNTRACK_W +: L_CONNTRACK_W] = ent;
+                    end
+                    p24[F_CTS +: 6] = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
+                    p24 = verdict(p24, 1'b0, DROP_CT_INVALID);
+                end
+                3'd2: begin
+                    // a SYN reopening TIME_WAIT / CLOSE: delete, then as a new connection
+                    dp_we[ct_hway] = 1'b1;
+                    if (!fr24 || ct_hway < fw24) begin
+                        fr24 = 1'b1;
+                        fw24 = ct_hway;
+                    end
+                    go_new = 1'b1;
+                end
+                default: begin
+                    if (outcome == 3'd4 || ct_rechk) begin
+                        dp_we[ct_hway] = 1'b1;
+                        dp_wd[ct_hway*L_CONNTRACK_W +: L_CONNTRACK_W] = ne;
+                    end
+                    p24[F_CTS +: 6] = ct_bits(!ne[L_CONNTRACK_REPLIED_LSB] && !ct_reply, ne[L_CONNTRACK_REPLIED_LSB],
+                                              1'b0, ct_reply, 1'b0);
+                    if (!ne[L_CONNTRACK_REPLIED_LSB] && !ct_reply && !ct_rechk) begin
+                        // still `new`: the policy decides this packet too
+                        p24[F_RULEV] = p23_reg[F_PFV];
+                        p24[F_RULE +: 32] = p23_reg[F_PFID +: 32];
+                        p24[F_RSLOT +: 16] = p23_reg[F_PFSLOT +: 16];
+                        if (!(p23_reg[F_PFV] && p23_reg[F_PFA])) begin
+                            p24 = verdict(p24, 1'b0, p23_reg[F_PFV] ? DROP_POLICY_DENY : DROP_POLICY_DEFAULT_DENY);
+                        end
+                    end
+                end
+            endcase
+        end else if (ovf_hit) begin
+            p24[F_CTS +: 6] = ct_bits(1'b0, 1'b1, 1'b0, p23_reg[F_SRCLO] != ovf_orig_lo, 1'b0);
+        end else begin
+            go_new = 1'b1;
         end
-        sip_msg[8*36 +: 8] = proto_reg;
-        sip_msg[8*37 +: 32] = {dport_reg[7:0], dport_reg[15:8], sport_reg[7:0], sport_reg[15:8]};
-        sip_len = 6'd41;
-    end else begin
-        for (si = 0; si < 4; si = si + 1) begin
-            sip_msg[8*(4+si) +: 8] = src_reg[8*(3-si) +: 8];
-            sip_msg[8*(8+si) +: 8] = dst_reg[8*(3-si) +: 8];
+        if (go_new) begin
+            p24[F_CTS +: 6] = ct_bits(1'b1, 1'b0, 1'b0, 1'b0, 1'b0);
+            if ((k24 == K_TCP && (fl & 6'h1f) != 6'h02) || k24 == K_ECHO_REP) begin
+                p24[F_CTS +: 6] = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
+                p24 = verdict(p24, 1'b0, DROP_CT_INVALID);
+            end else begin
+                p24[F_RULEV] = p23_reg[F_PFV];
+                p24[F_RULE +: 32] = p23_reg[F_PFID +: 32];
+                p24[F_RSLOT +: 16] = p23_reg[F_PFSLOT +: 16];
+                ins[L_CONNTRACK_VALID_LSB] = 1'b1;
+                ins[L_CONNTRACK_KEY_LSB +: 312] = p23_reg[F_KEY +: 312];
+                ins[L_CONNTRACK_ORIG_LO_LSB] = p23_reg[F_SRCLO];
+                ins[L_CONNTRACK_LAST_SEEN_LSB +: 64] = ts_us;
+                ins[L_CONNTRACK_GEN_LSB +: 32] = {16'd0, cfg_policy_gen};
+                case (k24)
+                    K_TCP: begin
+                        ins[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_TCP[1:0];
+                        ins[L_CONNTRACK_STATE_LSB +: 4] = T_SS;
+                        ins[L_CONNTRACK_ORIG_END_LSB +: 32] = p23_reg[F_SEQ +: 32] + {16'd0, p23_reg[F_PAYLEN +: 16]} + 32'd1 + {31'd0, fl[0]};
+                        ins[L_CONNTRACK_ORIG_MAXEND_LSB +: 32] = p23_reg[F_SEQ +: 32] + {16'd0, p23_reg[F_PAYLEN +: 16]} + 32'd1 + {31'd0, fl[0]};
+                        ins[L_CONNTRACK_ORIG_MAXWIN_LSB +: 32] = (p23_reg[F_WIN +: 16] == 0) ? 32'd1 : {16'd0, p23_reg[F_WIN +: 16]};
+                    end
+                    K_UDP: ins[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_UDP[1:0];
+                    K_ECHO_REQ: ins[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_ICMP[1:0];
+                    default: ins[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_OTHER[1:0];
+                endcase
+                iw = fr24 ? fw24 : ct_eway;
+                if (!(p23_reg[F_PFV] && p23_reg[F_PFA])) begin
+                    p24 = verdict(p24, 1'b0, p23_reg[F_PFV] ? DROP_POLICY_DENY : DROP_POLICY_DEFAULT_DENY);
+                end else if (fr24 || ct_evict) begin
+                    dp_we[iw] = 1'b1;
+                    dp_wd[iw*L_CONNTRACK_W +: L_CONNTRACK_W] = ins;
+                    p24[F_EVP] = 1'b1;
+                    p24[F_EV +: 128] = event_rec(EVENT_KIND_CT_NEW[7:0], 8'd0, p23_reg[F_PORT +: 16],
+                                                 p23_reg[F_SCTX +: 24], 8'd0, p23_reg[F_H32 +: 32], ts_us[31:0]);
+                end else begin
+                    p24 = verdict(p24, 1'b1, PUNT_CT_FULL);
+                    p24[F_EVP] = 1'b1;
+                    p24[F_EV +: 128] = event_rec(EVENT_KIND_CT_FULL[7:0], PUNT_CT_FULL, p23_reg[F_PORT +: 16],
+                                                 p23_reg[F_SCTX +: 24], 8'd0, p23_reg[F_H32 +: 32], ts_us[31:0]);
+                end
+            end
         end
-        sip_msg[8*12 +: 8] = proto_reg;
-        sip_msg[8*13 +: 32] = {dport_reg[7:0], dport_reg[15:8], sport_reg[7:0], sport_reg[15:8]};
-        sip_len = 6'd17;
+    end
+    if (!adv) begin
+        dp_we = 0;
     end
 end
 
-/* verilator lint_off PINCONNECTEMPTY */
-ztnic_siphash #(.MAX_BYTES(47)) siphash (
-    .clk(clk), .rst(rst), .start(sip_start), .key(cfg_auth_key),
-    .msg(sip_msg), .len(sip_len), .busy(), .done(sip_done), .hash(sip_hash));
-/* verilator lint_on PINCONNECTEMPTY */
+always @(posedge clk) begin
+    if (adv) begin
+        p24_reg <= p24;
+        ctf_v_reg <= dp_we;
+        ctf_a_reg <= dp_wa;
+        ctf_d_reg <= dp_wd;
+    end
+    if (rst) begin
+        ctf_v_reg <= 0;
+    end
+end
 
 // ---------------------------------------------------------------------------
-// IPv4 header checksum of the view (ihl words)
+// stages 25-26: counters (read in 25, written in 26) and the descriptor
 // ---------------------------------------------------------------------------
-reg [31:0] csum_acc;
-reg [15:0] csum_fold;
-integer ck;
-always @* begin
-    csum_acc = 0;
-    for (ck = 0; ck < 30; ck = ck + 1) begin
-        if (ck < {27'd0, view[3:0], 1'b0}) begin
-            csum_acc = csum_acc + {16'd0, b16(view, 2*ck)};
-        end
+assign cec_a_addr = p24_reg[F_CESLOT +: CTR_CE_W];
+assign rc_a_addr = p24_reg[F_RSLOT +: CTR_RULE_W];
+
+reg [PHV_W-1:0] p25_reg;
+always @(posedge clk) begin
+    if (adv) begin
+        p25_reg <= p24_reg;
     end
-    csum_acc = {16'd0, csum_acc[15:0]} + {16'd0, csum_acc[31:16]};
-    csum_acc = {16'd0, csum_acc[15:0]} + {16'd0, csum_acc[31:16]};
-    csum_fold = csum_acc[15:0];
+end
+
+// the last write of each counter RAM (made in the clock stage 25 was read)
+reg cef_v_reg = 1'b0, rcf_v_reg = 1'b0;
+reg [CTR_CE_W-1:0] cef_a_reg;
+reg [CTR_RULE_W-1:0] rcf_a_reg;
+reg [127:0] cef_d_reg, rcf_d_reg;
+
+wire [15:0] bytes25 = p25_reg[F_LEN +: 16] - p25_reg[F_PRE +: 16];
+wire [127:0] cec_old = (cef_v_reg && cef_a_reg == p25_reg[F_CESLOT +: CTR_CE_W]) ? cef_d_reg : cec_a_rd;
+wire [127:0] rc_old = (rcf_v_reg && rcf_a_reg == p25_reg[F_RSLOT +: CTR_RULE_W]) ? rcf_d_reg : rc_a_rd;
+wire cec_dp_we = adv && v_reg[25] && p25_reg[F_CECNT];
+wire rc_dp_we = adv && v_reg[25] && p25_reg[F_RULEV];
+wire [127:0] cec_new = {cec_old[127:64] + {48'd0, bytes25}, cec_old[63:0] + 64'd1};
+wire [127:0] rc_new = {rc_old[127:64] + {48'd0, bytes25}, rc_old[63:0] + 64'd1};
+
+always @(posedge clk) begin
+    if (adv) begin
+        cef_v_reg <= cec_dp_we;
+        cef_a_reg <= p25_reg[F_CESLOT +: CTR_CE_W];
+        cef_d_reg <= cec_new;
+        rcf_v_reg <= rc_dp_we;
+        rcf_a_reg <= p25_reg[F_RSLOT +: CTR_RULE_W];
+        rcf_d_reg <= rc_new;
+    end
+    if (rst) begin
+        cef_v_reg <= 1'b0;
+        rcf_v_reg <= 1'b0;
+    end
+end
+
+// act (datapath.md §7)
+reg [PHV_W-1:0] p26_reg, p26;
+always @* begin
+    p26 = p25_reg;
+    if (!p25_reg[F_DONE]) begin
+        if (p25_reg[F_CLS +: 2] == PORT_CLASS_VPORT[1:0]) begin
+            case (p25_reg[F_ACT +: 2])
+                A_LOCAL: p26[F_OPORT +: 16] = p25_reg[F_OVPORT +: 16];
+                A_NATIVE: p26[F_OPORT +: 16] = cfg_uplink_port;
+                default: begin
+                    p26[F_OPORT +: 16] = cfg_uplink_port;
+                    p26[F_PLEN +: 7] = (p25_reg[F_ACT +: 2] == A_GENEVE) ? 7'd62 : 7'd50;
+                end
+            endcase
+            if (!cfg_auth) begin
+                p26[F_MAC +: 32] = 32'd0;
+            end
+        end else begin
+            p26[F_OPORT +: 16] = p25_reg[F_OVPORT +: 16];
+            if (p25_reg[F_TUN +: 2] != TUN_NONE) begin
+                p26[F_SKIP +: 16] = p25_reg[F_INS +: 16];
+                p26[F_ENDP +: 16] = p25_reg[F_INE +: 16];
+            end
+        end
+    end else if (p25_reg[F_VK +: 2] == V_PUNT) begin
+        p26[F_OPORT +: 16] = cfg_cpu_port;
+        p26[F_PLEN +: 7] = 7'd4;
+        p26[F_SKIP +: 16] = p25_reg[F_PRE +: 16];
+        p26[F_ENDP +: 16] = p25_reg[F_LEN +: 16];
+    end
+end
+
+always @(posedge clk) begin
+    if (adv) begin
+        p26_reg <= p26;
+    end
+    if (rst) begin
+        v_reg[NST:8] <= 0;
+    end
 end
 
 // ---------------------------------------------------------------------------
@@ -840,14 +1509,23 @@ reg [15:0] e_inner, e_udp, e_ip;
 reg [31:0] e_sum;
 reg [15:0] e_csum;
 reg [15:0] e_sport;
+reg [1:0] e_act;
+reg [31:0] e_vtep, e_mac;
+reg [23:0] e_ctx;
+reg [7:0] e_epoch;
 always @* begin
-    e_inner = hq_len - pre_reg;
-    e_udp = 16'd8 + ((act_reg == A_GENEVE) ? 16'd20 : 16'd8) + e_inner;
+    e_act = p26_reg[F_ACT +: 2];
+    e_vtep = p26_reg[F_VTEP +: 32];
+    e_mac = p26_reg[F_MAC +: 32];
+    e_ctx = p26_reg[F_SCTX +: 24];
+    e_epoch = p26_reg[F_EPOCH +: 8];
+    e_inner = p26_reg[F_LEN +: 16] - p26_reg[F_PRE +: 16];
+    e_udp = 16'd8 + ((e_act == A_GENEVE) ? 16'd20 : 16'd8) + e_inner;
     e_ip = 16'd20 + e_udp;
-    e_sport = 16'hc000 | (h16own_reg & 16'h3fff);
+    e_sport = 16'hc000 | (p26_reg[F_H16OWN +: 16] & 16'h3fff);
     e_sum = 32'h4500 + {16'd0, e_ip} + 32'h4000 + 32'h4011
         + {16'd0, cfg_local_vtep_ip[31:16]} + {16'd0, cfg_local_vtep_ip[15:0]}
-        + {16'd0, vtep_reg[31:16]} + {16'd0, vtep_reg[15:0]};
+        + {16'd0, e_vtep[31:16]} + {16'd0, e_vtep[15:0]};
     e_sum = {16'd0, e_sum[15:0]} + {16'd0, e_sum[31:16]};
     e_sum = {16'd0, e_sum[15:0]} + {16'd0, e_sum[31:16]};
     e_csum = ~e_sum[15:0];
@@ -864,784 +1542,145 @@ always @* begin
     encap[176 +: 16] = 16'h1140;
     encap[192 +: 16] = {e_csum[7:0], e_csum[15:8]};
     encap[208 +: 32] = {cfg_local_vtep_ip[7:0], cfg_local_vtep_ip[15:8], cfg_local_vtep_ip[23:16], cfg_local_vtep_ip[31:24]};
-    encap[240 +: 32] = {vtep_reg[7:0], vtep_reg[15:8], vtep_reg[23:16], vtep_reg[31:24]};
+    encap[240 +: 32] = {e_vtep[7:0], e_vtep[15:8], e_vtep[23:16], e_vtep[31:24]};
     encap[272 +: 16] = {e_sport[7:0], e_sport[15:8]};
-    encap[288 +: 16] = (act_reg == A_GENEVE) ? 16'hc117 : 16'hb512;
+    encap[288 +: 16] = (e_act == A_GENEVE) ? 16'hc117 : 16'hb512;
     encap[304 +: 16] = {e_udp[7:0], e_udp[15:8]};
     encap[320 +: 16] = 16'h0000;
-    if (act_reg == A_GENEVE) begin
+    if (e_act == A_GENEVE) begin
         encap[336 +: 32] = 32'h58654003;
         encap[368 +: 32] = {8'h00, cfg_vni[7:0], cfg_vni[15:8], cfg_vni[23:16]};
         encap[400 +: 32] = 32'h0281f0ff;
-        encap[432 +: 32] = {epoch_reg, sctx_reg[7:0], sctx_reg[15:8], sctx_reg[23:16]};
-        encap[464 +: 32] = {mac_reg[7:0], mac_reg[15:8], mac_reg[23:16], mac_reg[31:24]};
+        encap[432 +: 32] = {e_epoch, e_ctx[7:0], e_ctx[15:8], e_ctx[23:16]};
+        encap[464 +: 32] = {e_mac[7:0], e_mac[15:8], e_mac[23:16], e_mac[31:24]};
     end else begin
-        encap[336 +: 32] = {sctx_reg[7:0], sctx_reg[15:8], 16'h0088};
+        encap[336 +: 32] = {e_ctx[7:0], e_ctx[15:8], 16'h0088};
         encap[368 +: 32] = {8'h00, cfg_vni[7:0], cfg_vni[15:8], cfg_vni[23:16]};
     end
 end
 
-wire [511:0] punt_hdr = {480'd0, 8'h00, reason_reg, port_reg[7:0], port_reg[15:8]};
+wire [15:0] out_port = p26_reg[F_PORT +: 16];
+wire [511:0] punt_hdr = {480'd0, 8'h00, p26_reg[F_WHY +: 8], out_port[7:0], out_port[15:8]};
 
 // ---------------------------------------------------------------------------
-// next-state logic
+// outputs
 // ---------------------------------------------------------------------------
-wire [15:0] avail = lim_reg - off_reg;
-reg [15:0] t16, u16, x16;
-reg [7:0] t8;
-reg [15:0] pa, pb;
-reg drop_it, punt_it;
-reg [7:0] why;
-reg [L_CONNTRACK_W-1:0] ne;
+wire out_fire = v_reg[NST] && desc_ready;
+wire [1:0] out_vk = p26_reg[F_VK +: 2];
+
+assign desc_valid = v_reg[NST];
+assign desc_drop = out_vk == V_DROP;
+assign desc_port = p26_reg[F_OPORT +: 16];
+assign desc_plen = p26_reg[F_PLEN +: 7];
+assign desc_prefix = out_vk == V_PUNT ? punt_hdr : encap;
+assign desc_skip = p26_reg[F_SKIP +: 16];
+assign desc_end = p26_reg[F_ENDP +: 16];
+assign desc_words = p26_reg[F_BEATS +: 16];
+
+assign status_valid = out_fire;
+assign status_verdict = out_vk;
+assign status_reason = p26_reg[F_WHY +: 8];
+assign status_port = p26_reg[F_OPORT +: 16];
+assign status_ct_valid = p26_reg[F_CTV];
+assign status_ct_state = p26_reg[F_CTS +: 6];
+assign status_rule_valid = p26_reg[F_RULEV];
+assign status_rule = p26_reg[F_RULE +: 32];
+assign status_cycles = clock_reg - p26_reg[F_T0 +: 16];
+
+wire pkt_evt = out_fire && p26_reg[F_EVP];
+
+// ---------------------------------------------------------------------------
+// control-plane table access and the conntrack aging sweep (port B)
+// ---------------------------------------------------------------------------
+reg [TBL_W-1:0] crd_reg = 0, crd_next;
+reg cdone_reg = 1'b0, cdone_next;
+reg cerr_reg = 1'b0, cerr_next;
+reg [CT_ADDR_W+1:0] sweep_reg = 0, sweep_next;
+reg swchk_reg = 1'b0, swchk_next;
+reg evo_valid_reg = 1'b0, evo_valid_next;
+reg [127:0] evo_reg = 0, evo_next;
 reg [TBL_W-1:0] tsel;
-reg [5:0] ct_new_state;
-reg [3:0] tnext;
+reg pc_we;
+reg [PORT_CLASS_LOG2-1:0] pc_waddr;
+reg [1:0] pc_wdata;
+reg rem_we;
+reg [REM_IDX_W-1:0] rem_waddr;
+reg [L_REMOTE_EP_W-1:0] rem_wdata;
 
-// table index checks for control accesses
-function idx_ok(input [31:0] idx, input integer log2);
-    idx_ok = (idx >> log2) < 4;
-endfunction
+wire [1:0] sw_way = sweep_reg[CT_ADDR_W +: 2];
+wire [L_CONNTRACK_W-1:0] sweep_entry = ct_b_rd[sw_way*L_CONNTRACK_W +: L_CONNTRACK_W];
+wire [2:0] tbl_var = tbl_index[POLICY_LOG2+2 +: 3];
+wire [1:0] tbl_pway = tbl_index[POLICY_LOG2 +: 2];
 
+integer bw;
 always @* begin
-    state_next = state_reg;
-    ret_next = ret_reg;
-    cycles_next = cycles_reg + 16'd1;
-    off_next = off_reg; lim_next = lim_reg; pre_next = pre_reg; port_next = port_reg;
-    cls_next = cls_reg; inner_next = inner_reg; vlans_next = vlans_reg; et_next = et_reg;
-    v6_next = v6_reg; src_next = src_reg; dst_next = dst_reg; proto_next = proto_reg;
-    l4s_next = l4s_reg; l4e_next = l4e_reg; kind_next = kind_reg;
-    sport_next = sport_reg; dport_next = dport_reg; echo_id_next = echo_id_reg;
-    seq_next = seq_reg; ack_next = ack_reg; flags_next = flags_reg; win_next = win_reg;
-    paylen_next = paylen_reg; udp_end_next = udp_end_reg;
-    esrc_next = esrc_reg; edst_next = edst_reg; eproto_next = eproto_reg; esp_next = esp_reg; edp_next = edp_reg;
-    tun_next = tun_reg; tctx_next = tctx_reg; tepoch_next = tepoch_reg; tmac_next = tmac_reg;
-    in_s_next = in_s_reg; in_e_next = in_e_reg;
-    sctx_next = sctx_reg; dctx_next = dctx_reg; zone_next = zone_reg; ovport_next = ovport_reg;
-    act_next = act_reg; vtep_next = vtep_reg; epoch_next = epoch_reg;
-    ce_cnt_next = ce_cnt_reg; ce_slot_next = ce_slot_reg;
-    key_next = key_reg; srclo_next = srclo_reg; h16own_next = h16own_reg;
-    h32_next = h32_reg; h16_next = h16_reg; ent_next = ent_reg; hway_next = hway_reg; hit_next = hit_reg;
-    fway_next = fway_reg; free_next = free_reg; eway_next = eway_reg; evict_next = evict_reg;
-    ovf_next = ovf_reg; ovflo_next = ovflo_reg; rechk_next = rechk_reg; reply_next = reply_reg;
-    psrc_next = psrc_reg; pdst_next = pdst_reg; pport_next = pport_reg; pv_next = pv_reg;
-    bvalid_next = bvalid_reg; ballow_next = ballow_reg; bprio_next = bprio_reg; bid_next = bid_reg; bslot_next = bslot_reg;
-    vk_next = vk_reg; reason_next = reason_reg; ctv_next = ctv_reg; cts_next = cts_reg;
-    rulev_next = rulev_reg; rule_next = rule_reg; rslot_next = rslot_reg;
-    oport_next = oport_reg; plen_next = plen_reg; skip_next = skip_reg; end_next = end_reg; mac_next = mac_reg;
-    evp_next = evp_reg; ev_next = ev_reg;
-    evo_valid_next = 1'b0; evo_next = evo_reg;
-    crd_next = crd_reg; cdone_next = 1'b0; cerr_next = cerr_reg; sweep_next = sweep_reg;
+    cst_next = cst_reg;
+    crd_next = crd_reg;
+    cdone_next = 1'b0;
+    cerr_next = cerr_reg;
+    sweep_next = sweep_reg;
+    swchk_next = 1'b0;
+    evo_valid_next = 1'b0;
+    evo_next = evo_reg;
+    tsel = 0;
 
-    vpc_a_en = 1'b0; lep_a_en = 1'b0; ce_a_en = 1'b0; pol_a_en = 1'b0; ct_a_en = 1'b0; ovf_a_en = 1'b0;
-    vpc_a_addr = vpc_hash[VPORT_CTX_LOG2-1:0];
-    lep_a_addr = lep_hash[LOCAL_EP_LOG2-1:0];
-    ce_a_addr = ce_hash[CTX_EPOCH_LOG2-1:0];
-    pol_a_addr = pol_hash[POLICY_LOG2-1:0];
-    ct_a_addr_lo = ct_h32[CT_ADDR_W-1:0] & ct_mask;
-    ct_a_addr_hi = h16_ext(ct_h16) & ct_mask;
-    ovf_a_addr = ct_h32[CT_OVF_LOG2-1:0];
-    vpc_b_en = 0; lep_b_en = 0; ce_b_en = 0; pol_b_en = 0; ct_b_en = 0; ovf_b_en = 0;
-    b_we = 1'b0; b_addr = 0; b_wdata = 0;
-    cec_b_en = 1'b0; cec_b_we = 1'b0; cec_b_addr = ce_slot_reg; cec_b_wdata = 0;
-    rc_b_en = 1'b0; rc_b_we = 1'b0; rc_b_addr = rslot_reg; rc_b_wdata = 0;
+    vpc_b_en = 0; lep_b_en = 0; ce_b_en = 0; ovf_b_en = 0;
+    b_we = 1'b0; b_addr = tbl_index; b_wdata = tbl_wdata;
     pc_we = 1'b0; pc_waddr = 0; pc_wdata = 0;
     rem_we = 1'b0; rem_waddr = 0; rem_wdata = 0;
-    sip_start = 1'b0; sip_ctx = sctx_reg; sip_epoch = epoch_reg;
-    cnt_drop = 1'b0; cnt_punt = 1'b0;
-    drop_it = 1'b0; punt_it = 1'b0; why = 0;
-    t16 = 0; u16 = 0; x16 = 0; t8 = 0; pa = 0; pb = 0;
-    ne = ent_reg; tsel = 0; ct_new_state = 0; tnext = 0;
 
-    case (state_reg)
-    S_IDLE: begin
-        cycles_next = 0;
+    // the data plane owns port B of the conntrack, counters and policy while it runs
+    for (bw = 0; bw < 4; bw = bw + 1) begin
+        ct_b_en[bw] = dp_we[bw];
+        ct_b_we[bw] = dp_we[bw];
+        ct_b_addr[bw*CT_ADDR_W +: CT_ADDR_W] = dp_wa[bw*CT_ADDR_W +: CT_ADDR_W];
+        ct_b_wdata[bw*L_CONNTRACK_W +: L_CONNTRACK_W] = dp_wd[bw*L_CONNTRACK_W +: L_CONNTRACK_W];
+    end
+    cec_b_en = cec_dp_we; cec_b_we = cec_dp_we;
+    cec_b_addr = p25_reg[F_CESLOT +: CTR_CE_W]; cec_b_wdata = cec_new;
+    rc_b_en = rc_dp_we; rc_b_we = rc_dp_we;
+    rc_b_addr = p25_reg[F_RSLOT +: CTR_RULE_W]; rc_b_wdata = rc_new;
+    pol_b_en = {32{adv && !ctl_port}};
+    pol_b_we = 1'b0;
+
+    case (cst_reg)
+    C_IDLE: begin
         if (tbl_req && !cdone_reg) begin
-            state_next = S_CMD;
-        end else if (hq_valid) begin
-            cycles_next = 1;
-            pre_next = 0; off_next = 0; lim_next = hq_len; port_next = hq_port;
-            inner_next = 1'b0; tun_next = TUN_NONE;
-            vk_next = V_FWD; reason_next = 0; ctv_next = 1'b0; cts_next = 0;
-            rulev_next = 1'b0; rule_next = 0; evp_next = 1'b0; ce_cnt_next = 1'b0;
-            plen_next = 0; skip_next = 0; end_next = hq_len; mac_next = 0;
-            sport_next = 0; dport_next = 0; echo_id_next = 0;
-            state_next = S_CLASS;
-        end else begin
-            state_next = S_SWEEP;
-        end
-    end
-
-    S_CLASS: begin
-        // port_reg: the ingress port (or the packet_out target on re-injection)
-        cls_next = (port_reg >> PORT_CLASS_LOG2) == 0 ? port_class[port_reg[PORT_CLASS_LOG2-1:0]] : 2'd0;
-        if ((port_reg >> PORT_CLASS_LOG2) != 0 || port_class[port_reg[PORT_CLASS_LOG2-1:0]] == PORT_CLASS_NONE[1:0]) begin
-            drop_it = 1'b1; why = DROP_UNKNOWN_PORT;
-        end else if (port_class[port_reg[PORT_CLASS_LOG2-1:0]] == PORT_CLASS_CPU[1:0]) begin
-            if (pre_reg != 0) begin
-                drop_it = 1'b1; why = DROP_BAD_PACKET_OUT;
-            end else begin
-                state_next = S_PKTOUT;
+            cst_next = C_WAIT;
+        end else if (!swchk_reg) begin
+            // aging sweep: read one slot when the data plane leaves its way alone
+            if (!dp_we[sw_way]) begin
+                ct_b_en[sw_way] = 1'b1;
+                ct_b_addr[sw_way*CT_ADDR_W +: CT_ADDR_W] = sweep_reg[CT_ADDR_W-1:0];
+                swchk_next = 1'b1;
             end
         end else begin
-            state_next = S_ETH;
-        end
-    end
-
-    S_PKTOUT: begin
-        if (hq_len < 4) begin
-            drop_it = 1'b1; why = DROP_BAD_PACKET_OUT;
-        end else if (b8(view, 2) == 8'd0) begin
-            // mode 0: the rest of the packet out of `port` unchanged
-            oport_next = b16(view, 0);
-            skip_next = 16'd4;
-            state_next = S_DONE;
-        end else if (b8(view, 2) == 8'd1) begin
-            // mode 1: through the pipeline as if it arrived on `port`
-            port_next = b16(view, 0);
-            pre_next = 16'd4; off_next = 16'd4; skip_next = 16'd4;
-            state_next = S_CLASS;
-        end else begin
-            drop_it = 1'b1; why = DROP_BAD_PACKET_OUT;
-        end
-    end
-
-    S_ETH: begin
-        if (avail < 14) begin
-            drop_it = 1'b1; why = DROP_ETH_TRUNCATED;
-        end else begin
-            et_next = b16(view, 12);
-            off_next = off_reg + 16'd14;
-            vlans_next = 0;
-            state_next = S_VLAN;
-        end
-    end
-
-    S_VLAN: begin
-        // off_reg: just after the EtherType field that et_reg holds
-        if (et_reg == 16'h8100 || et_reg == 16'h88a8) begin
-            if (vlans_reg == 2) begin
-                drop_it = 1'b1; why = DROP_TOO_MANY_VLANS;
-            end else if (avail < 4) begin
-                drop_it = 1'b1; why = DROP_VLAN_TRUNCATED;
-            end else begin
-                et_next = b16(view, 2);
-                off_next = off_reg + 16'd4;
-                vlans_next = vlans_reg + 2'd1;
-            end
-        end else if (et_reg == 16'h0800) begin
-            state_next = S_IPV4;
-        end else if (et_reg == 16'h86dd) begin
-            state_next = S_IPV6;
-        end else if (et_reg == 16'h0806) begin
-            punt_it = 1'b1; why = PUNT_ARP;
-        end else begin
-            drop_it = 1'b1; why = DROP_UNSUPPORTED_ETHERTYPE;
-        end
-    end
-
-    S_IPV4: begin
-        t16 = {10'd0, view[3:0], 2'b00};           // ihl bytes
-        u16 = b16(view, 2);                         // total length
-        if (avail < 20) begin
-            drop_it = 1'b1; why = DROP_IPV4_TRUNCATED;
-        end else if (view[7:4] != 4'd4 || t16 < 20 || u16 < t16) begin
-            drop_it = 1'b1; why = DROP_IPV4_MALFORMED;
-        end else if (u16 > avail) begin
-            drop_it = 1'b1; why = DROP_IPV4_TRUNCATED;
-        end else if (csum_fold != 16'hffff) begin
-            drop_it = 1'b1; why = DROP_IPV4_BAD_CHECKSUM;
-        end else if (view[8*6+5] || (b16(view, 6) & 16'h1fff) != 16'd0) begin
-            punt_it = 1'b1; why = PUNT_IP_FRAGMENT;
-        end else begin
-            v6_next = 1'b0;
-            proto_next = b8(view, 9);
-            src_next = v4map(b32(view, 12));
-            dst_next = v4map(b32(view, 16));
-            l4s_next = off_reg + t16;
-            l4e_next = off_reg + u16;
-            off_next = off_reg + t16;
-            state_next = S_L4;
-        end
-    end
-
-    S_IPV6: begin
-        u16 = b16(view, 4);                         // payload length
-        t8 = b8(view, 6);                           // next header
-        if (avail < 40) begin
-            drop_it = 1'b1; why = DROP_IPV6_TRUNCATED;
-        end else if (view[7:4] != 4'd6) begin
-            drop_it = 1'b1; why = DROP_IPV6_MALFORMED;
-        end else if ({16'd0, u16} + 32'd40 > {16'd0, avail}) begin
-            drop_it = 1'b1; why = DROP_IPV6_TRUNCATED;
-        end else if (t8 == 0 || t8 == 43 || t8 == 44 || t8 == 50 || t8 == 51 || t8 == 60
-                || t8 == 135 || t8 == 139 || t8 == 140 || t8 == 253 || t8 == 254) begin
-            punt_it = 1'b1; why = PUNT_IPV6_EXT_HEADER;
-        end else begin
-            v6_next = 1'b1;
-            proto_next = t8;
-            src_next = b128(view, 8);
-            dst_next = b128(view, 24);
-            l4s_next = off_reg + 16'd40;
-            l4e_next = off_reg + 16'd40 + u16;
-            off_next = off_reg + 16'd40;
-            state_next = S_L4;
-        end
-    end
-
-    S_L4: begin
-        t16 = l4e_reg - l4s_reg;                    // IP payload length
-        kind_next = K_OTHER;
-        sport_next = 0; dport_next = 0; echo_id_next = 0;
-        state_next = (cls_reg == PORT_CLASS_VPORT[1:0]) ? S_TX_VPC : S_RX_TAG;
-        if (proto_reg == 8'd6) begin
-            u16 = {10'd0, view[8*12+7 -: 4], 2'b00}; // data offset bytes
-            if (t16 < 20) begin
-                drop_it = 1'b1; why = DROP_TCP_TRUNCATED;
-            end else if (u16 < 20) begin
-                drop_it = 1'b1; why = DROP_TCP_MALFORMED;
-            end else if (u16 > t16) begin
-                drop_it = 1'b1; why = DROP_TCP_TRUNCATED;
-            end else begin
-                kind_next = K_TCP;
-                sport_next = b16(view, 0);
-                dport_next = b16(view, 2);
-                seq_next = b32(view, 4);
-                ack_next = b32(view, 8);
-                flags_next = view[8*13 +: 6];
-                win_next = b16(view, 14);
-                paylen_next = t16 - u16;
-            end
-        end else if (proto_reg == 8'd17) begin
-            u16 = b16(view, 4);                     // UDP length
-            if (t16 < 8) begin
-                drop_it = 1'b1; why = DROP_UDP_TRUNCATED;
-            end else if (u16 < 8) begin
-                drop_it = 1'b1; why = DROP_UDP_MALFORMED;
-            end else if (u16 > t16) begin
-                drop_it = 1'b1; why = DROP_UDP_TRUNCATED;
-            end else begin
-                kind_next = K_UDP;
-                sport_next = b16(view, 0);
-                dport_next = b16(view, 2);
-                udp_end_next = off_reg + u16;
-                if (!inner_reg && !v6_reg && cls_reg == PORT_CLASS_UPLINK[1:0]
-                        && (b16(view, 2) == 16'd6081 || b16(view, 2) == 16'd4789)) begin
-                    state_next = S_TUN;
+            // ... and remove it the next clock if it expired (else retry the slot)
+            if (!dp_we[sw_way] && !pkt_evt) begin
+                if (sweep_entry[L_CONNTRACK_VALID_LSB] && ct_expired(sweep_entry, ts_us, cfg_timeouts)) begin
+                    ct_b_en[sw_way] = 1'b1;
+                    ct_b_we[sw_way] = 1'b1;
+                    ct_b_addr[sw_way*CT_ADDR_W +: CT_ADDR_W] = sweep_reg[CT_ADDR_W-1:0];
+                    ct_b_wdata[sw_way*L_CONNTRACK_W +: L_CONNTRACK_W] = 0;
+                    evo_valid_next = 1'b1;
+                    evo_next = event_rec(EVENT_KIND_CT_EXPIRED[7:0], 8'd0, 16'd0, 24'd0, 8'd0,
+                                         sweep_entry[L_CONNTRACK_KEY_LSB +: 32], ts_us[31:0]);
                 end
-            end
-        end else if ((proto_reg == 8'd1 && !v6_reg) || (proto_reg == 8'd58 && v6_reg)) begin
-            t8 = b8(view, 0);                        // ICMP type
-            if (t16 < 8) begin
-                drop_it = 1'b1; why = DROP_ICMP_TRUNCATED;
-            end else if (v6_reg && t8 >= 133 && t8 <= 137) begin
-                punt_it = 1'b1; why = PUNT_ND;
-            end else if ((v6_reg && t8 == 128) || (!v6_reg && t8 == 8)) begin
-                kind_next = K_ECHO_REQ;
-                echo_id_next = b16(view, 4);
-            end else if ((v6_reg && t8 == 129) || (!v6_reg && t8 == 0)) begin
-                kind_next = K_ECHO_REP;
-                echo_id_next = b16(view, 4);
-            end else if ((v6_reg && t8 >= 1 && t8 <= 4)
-                    || (!v6_reg && (t8 == 3 || t8 == 4 || t8 == 5 || t8 == 11 || t8 == 12))) begin
-                kind_next = K_ICMP_ERR;
-                off_next = off_reg + 16'd8;
-                state_next = S_EMB_IP;
-            end else begin
-                kind_next = K_ICMP_OTHER;
+                sweep_next = sweep_reg + 1'b1;
             end
         end
     end
-
-    S_EMB_IP: begin
-        // the packet embedded in an ICMP error: IP header plus 8 bytes of L4
-        t16 = l4e_reg - off_reg;                     // bytes available
-        state_next = S_EMB_L4;
-        if (v6_reg) begin
-            if (t16 < 48) begin
-                drop_it = 1'b1; why = DROP_ICMP_TRUNCATED;
-            end else if (view[7:4] != 4'd6) begin
-                drop_it = 1'b1; why = DROP_ICMP_MALFORMED;
-            end else begin
-                esrc_next = b128(view, 8);
-                edst_next = b128(view, 24);
-                eproto_next = b8(view, 6);
-                off_next = off_reg + 16'd40;
-            end
-        end else begin
-            u16 = {10'd0, view[3:0], 2'b00};
-            if (t16 == 0) begin
-                drop_it = 1'b1; why = DROP_ICMP_TRUNCATED;
-            end else if (view[7:4] != 4'd4 || u16 < 20) begin
-                drop_it = 1'b1; why = DROP_ICMP_MALFORMED;
-            end else if (t16 < u16 + 16'd8) begin
-                drop_it = 1'b1; why = DROP_ICMP_TRUNCATED;
-            end else begin
-                esrc_next = v4map(b32(view, 12));
-                edst_next = v4map(b32(view, 16));
-                eproto_next = b8(view, 9);
-                off_next = off_reg + u16;
-            end
+    C_WAIT: begin
+        if (pipe_empty) begin
+            cst_next = C_CMD;
         end
     end
-
-    S_EMB_L4: begin
-        esp_next = 0; edp_next = 0;
-        if (eproto_reg == 8'd6 || eproto_reg == 8'd17) begin
-            esp_next = b16(view, 0);
-            edp_next = b16(view, 2);
-        end else if (eproto_reg == 8'd1 || eproto_reg == 8'd58) begin
-            if ((v6_reg && (b8(view, 0) == 128 || b8(view, 0) == 129))
-                    || (!v6_reg && (b8(view, 0) == 8 || b8(view, 0) == 0))) begin
-                esp_next = b16(view, 4);
-                edp_next = b16(view, 4);
-            end
-        end
-        state_next = (inner_reg || cls_reg != PORT_CLASS_VPORT[1:0]) ? S_RX_TAG : S_TX_VPC;
-    end
-
-    S_TUN: begin
-        // off_reg: the outer UDP header; payload [off+8, udp_end)
-        t16 = udp_end_reg - off_reg - 16'd8;         // UDP payload length
-        x16 = off_reg + 16'd8;
-        if (dst_reg != v4map(cfg_local_vtep_ip)) begin
-            drop_it = 1'b1; why = DROP_VTEP_MISMATCH;
-        end else if (dport_reg == 16'd6081) begin
-            // Geneve: the view moves to the tunnel header next clock
-            if (t16 < 20) begin
-                drop_it = 1'b1; why = DROP_TUNNEL_TRUNCATED;
-            end else if (b8(view, 8) != 8'h03 || view[8*9+7] || !view[8*9+6]
-                    || b16(view, 10) != 16'h6558 || b16(view, 16) != 16'hfff0
-                    || b8(view, 18) != 8'h81 || view[8*19 +: 5] != 5'd2) begin
-                drop_it = 1'b1; why = DROP_GENEVE_MALFORMED;
-            end else begin
-                tun_next = TUN_GENEVE;
-                tctx_next = {b8(view, 20), b8(view, 21), b8(view, 22)};
-                tepoch_next = b8(view, 23);
-                tmac_next = b32(view, 24);
-                in_s_next = x16 + 16'd20;
-            end
-        end else begin
-            if (t16 < 8) begin
-                drop_it = 1'b1; why = DROP_TUNNEL_TRUNCATED;
-            end else if (!view[8*8+3]) begin
-                drop_it = 1'b1; why = DROP_VXLAN_MALFORMED;
-            end else begin
-                tun_next = view[8*8+7] ? TUN_GBP : TUN_UNTAGGED;
-                tctx_next = {8'd0, b16(view, 10)};
-                in_s_next = x16 + 16'd8;
-            end
-        end
-        if (!drop_it) begin
-            in_e_next = udp_end_reg;
-            inner_next = 1'b1;
-            off_next = (dport_reg == 16'd6081) ? x16 + 16'd20 : x16 + 16'd8;
-            lim_next = udp_end_reg;
-            state_next = S_ETH;
-        end
-    end
-
-    // ---- TX classify ----
-    S_TX_VPC: begin
-        vpc_a_en = 1'b1;
-        state_next = S_TX_LEP_RD;
-    end
-    S_TX_LEP_RD: begin
-        lep_a_en = 1'b1;
-        if (!vpc_hit) begin
-            drop_it = 1'b1; why = DROP_SPOOFED_SOURCE;
-        end else begin
-            sctx_next = vpc_e[L_VPORT_CTX_CTX_LSB +: 24];
-            zone_next = vpc_e[L_VPORT_CTX_ZONE_LSB +: 16];
-            state_next = S_TX_LEP;
-        end
-    end
-    S_TX_LEP: begin
-        if (lep_hit) begin
-            dctx_next = lep_e[L_LOCAL_EP_CTX_LSB +: 24];
-            ovport_next = lep_e[L_LOCAL_EP_VPORT_LSB +: 16];
-            act_next = A_LOCAL;
-            state_next = S_TX_CE_RD;
-        end else if (rem_hit) begin
-            vtep_next = rem_e[L_REMOTE_EP_VTEP_LSB +: 32];
-            case (rem_e[L_REMOTE_EP_KIND_LSB +: 2])
-                REMOTE_KIND_GENEVE[1:0]: begin act_next = A_GENEVE; dctx_next = rem_e[L_REMOTE_EP_CTX_LSB +: 24]; end
-                REMOTE_KIND_VXLAN_GBP[1:0]: begin act_next = A_GBP; dctx_next = rem_e[L_REMOTE_EP_CTX_LSB +: 24]; end
-                default: begin act_next = A_NATIVE; dctx_next = 24'd2; end
-            endcase
-            state_next = S_TX_CE_RD;
-        end else begin
-            drop_it = 1'b1; why = DROP_NO_ROUTE;
-        end
-    end
-    S_TX_CE_RD: begin
-        ce_a_en = 1'b1;
-        state_next = S_TX_CE;
-    end
-    S_TX_CE: begin
-        if (!ce_hit) begin
-            punt_it = 1'b1; why = PUNT_CTX_UNKNOWN;
-            evp_next = 1'b1;
-            ev_next = event_rec(EVENT_KIND_CTX_UNKNOWN[7:0], PUNT_CTX_UNKNOWN, sctx_reg, 8'd0, 32'd0);
-        end else begin
-            epoch_next = ce_e[L_CTX_EPOCH_EPOCH_LSB +: 8];
-            ce_cnt_next = 1'b1;
-            ce_slot_next = {ce_way, ce_a_addr_d};
-            state_next = S_CT_KEY;
-        end
-    end
-
-    // ---- RX classify ----
-    S_RX_TAG: begin
-        sctx_next = (tun_reg == TUN_GENEVE || tun_reg == TUN_GBP) ? tctx_reg : 24'd2;
-        if ((tun_reg == TUN_GENEVE || tun_reg == TUN_GBP) && tctx_reg == 0) begin
-            drop_it = 1'b1; why = DROP_TAG_CTX_ZERO;
-        end else if (tun_reg == TUN_GENEVE && cfg_auth) begin
-            sip_start = 1'b1;
-            sip_ctx = tctx_reg;
-            sip_epoch = tepoch_reg;
-            state_next = S_RX_MAC;
-        end else begin
-            state_next = S_RX_LEP_RD;
-        end
-    end
-    S_RX_MAC: begin
-        if (sip_done) begin
-            if (sip_hash[31:0] != tmac_reg) begin
-                drop_it = 1'b1; why = DROP_TAG_BAD_MAC;
-            end else begin
-                state_next = S_RX_LEP_RD;
-            end
-        end
-    end
-    S_RX_LEP_RD: begin
-        lep_a_en = 1'b1;
-        state_next = S_RX_LEP;
-    end
-    S_RX_LEP: begin
-        if (!lep_hit) begin
-            drop_it = 1'b1; why = DROP_NO_LOCAL_EP;
-        end else begin
-            dctx_next = lep_e[L_LOCAL_EP_CTX_LSB +: 24];
-            ovport_next = lep_e[L_LOCAL_EP_VPORT_LSB +: 16];
-            zone_next = lep_e[L_LOCAL_EP_ZONE_LSB +: 16];
-            state_next = (tun_reg == TUN_GENEVE || tun_reg == TUN_GBP) ? S_RX_CE_RD : S_CT_KEY;
-        end
-    end
-    S_RX_CE_RD: begin
-        ce_a_en = 1'b1;
-        state_next = S_RX_CE;
-    end
-    S_RX_CE: begin
-        if (!ce_hit) begin
-            punt_it = 1'b1; why = PUNT_CTX_UNKNOWN;
-            evp_next = 1'b1;
-            ev_next = event_rec(EVENT_KIND_CTX_UNKNOWN[7:0], PUNT_CTX_UNKNOWN, sctx_reg, tepoch_reg, 32'd0);
-        end else if (tun_reg == TUN_GENEVE && tepoch_reg != ce_e[L_CTX_EPOCH_EPOCH_LSB +: 8]) begin
-            punt_it = 1'b1; why = PUNT_CTX_STALE_EPOCH;
-            evp_next = 1'b1;
-            ev_next = event_rec(EVENT_KIND_CTX_STALE_EPOCH[7:0], PUNT_CTX_STALE_EPOCH, sctx_reg, tepoch_reg, 32'd0);
-        end else begin
-            ce_cnt_next = 1'b1;
-            ce_slot_next = {ce_way, ce_a_addr_d};
-            state_next = S_CT_KEY;
-        end
-    end
-
-    // ---- conntrack ----
-    S_CT_KEY: begin
-        // the packet's own key (its h16 is the tunnel source-port entropy)
-        pa = (kind_reg == K_TCP || kind_reg == K_UDP) ? sport_reg : echo_id_reg;
-        pb = (kind_reg == K_TCP || kind_reg == K_UDP) ? dport_reg : echo_id_reg;
-        if (kind_reg != K_TCP && kind_reg != K_UDP && kind_reg != K_ECHO_REQ && kind_reg != K_ECHO_REP) begin
-            pa = 0; pb = 0;
-        end
-        if ({src_reg, pa} <= {dst_reg, pb}) begin
-            key_next = {zone_reg, proto_reg, src_reg, dst_reg, pa, pb};
-            srclo_next = 1'b1;
-        end else begin
-            key_next = {zone_reg, proto_reg, dst_reg, src_reg, pb, pa};
-            srclo_next = 1'b0;
-        end
-        ctv_next = 1'b1;
-        if (kind_reg == K_ICMP_OTHER || (kind_reg == K_TCP && !flags_valid(flags_reg))) begin
-            cts_next = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
-            drop_it = 1'b1; why = DROP_CT_INVALID;
-        end else begin
-            state_next = S_CT_EMB;
-        end
-    end
-    S_CT_EMB: begin
-        h16own_next = ct_h16;
-        if (kind_reg == K_ICMP_ERR) begin
-            if ({esrc_reg, esp_reg} <= {edst_reg, edp_reg}) begin
-                key_next = {zone_reg, eproto_reg, esrc_reg, edst_reg, esp_reg, edp_reg};
-            end else begin
-                key_next = {zone_reg, eproto_reg, edst_reg, esrc_reg, edp_reg, esp_reg};
-            end
-        end
-        state_next = S_CT_RD;
-    end
-    S_CT_RD: begin
-        ct_a_en = 1'b1;
-        ovf_a_en = 1'b1;
-        h32_next = ct_h32;
-        h16_next = ct_h16;
-        state_next = S_CT_CMP;
-    end
-    S_CT_CMP: begin
-        hit_next = ct_hit; hway_next = ct_hway; ent_next = ct_he;
-        free_next = ct_free; fway_next = ct_fway;
-        evict_next = ct_evict; eway_next = ct_eway;
-        ovf_next = ovf_hit; ovflo_next = ovf_orig_lo;
-        rechk_next = 1'b0;
-        reply_next = srclo_reg != ct_he[L_CONNTRACK_ORIG_LO_LSB];
-        if (kind_reg == K_ICMP_ERR) begin
-            if (ct_hit || ovf_hit) begin
-                cts_next = ct_bits(1'b0, 1'b0, 1'b1, 1'b0, 1'b0);
-                state_next = S_ACT;
-            end else begin
-                cts_next = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
-                drop_it = 1'b1; why = DROP_CT_INVALID;
-            end
-        end else if (ct_hit) begin
-            if (ct_he[L_CONNTRACK_GEN_LSB +: 16] != cfg_policy_gen) begin
-                // re-check with the originator's view of the connection
-                if (srclo_reg == ct_he[L_CONNTRACK_ORIG_LO_LSB]) begin
-                    psrc_next = sctx_reg; pdst_next = dctx_reg; pport_next = dport_reg;
-                end else begin
-                    psrc_next = dctx_reg; pdst_next = sctx_reg; pport_next = sport_reg;
-                end
-                pv_next = 0; bvalid_next = 1'b0;
-                ret_next = S_CT_RECHK;
-                state_next = S_POL;
-            end else begin
-                state_next = S_CT_HIT;
-            end
-        end else if (ovf_hit) begin
-            cts_next = ct_bits(1'b0, 1'b1, 1'b0, srclo_reg != ovf_orig_lo, 1'b0);
-            state_next = S_ACT;
-        end else begin
-            state_next = S_CT_NEW;
-        end
-    end
-    S_CT_RECHK: begin
-        rulev_next = bvalid_reg; rule_next = bid_reg; rslot_next = bslot_reg;
-        if (bvalid_reg && ballow_reg) begin
-            ent_next[L_CONNTRACK_GEN_LSB +: 32] = {16'd0, cfg_policy_gen};
-            rechk_next = 1'b1;
-            state_next = S_CT_HIT;
-        end else begin
-            // revoked: delete the entry, drop with the policy's reason
-            ct_b_en[hway_reg] = 1'b1;
-            b_we = 1'b1;
-            b_addr = {{(32-CT_ADDR_W){1'b0}}, hway_reg < 2 ? h32_reg[CT_ADDR_W-1:0] & ct_mask : h16_ext(h16_reg) & ct_mask};
-            b_wdata = 0;
-            cts_next = ct_bits(!ent_reg[L_CONNTRACK_REPLIED_LSB] && !reply_reg, ent_reg[L_CONNTRACK_REPLIED_LSB], 1'b0, reply_reg, 1'b0);
-            drop_it = 1'b1; why = bvalid_reg ? DROP_POLICY_DENY : DROP_POLICY_DEFAULT_DENY;
-            evp_next = 1'b1;
-            ev_next = event_rec(EVENT_KIND_CT_DELETE[7:0], why, sctx_reg, 8'd0, h32_reg);
-        end
-    end
-    S_CT_HIT: begin
-        ne = ent_reg;
-        b_addr = {{(32-CT_ADDR_W){1'b0}}, hway_reg < 2 ? h32_reg[CT_ADDR_W-1:0] & ct_mask : h16_ext(h16_reg) & ct_mask};
-        if (ent_reg[L_CONNTRACK_KIND_LSB +: 2] == CT_KIND_TCP[1:0]) begin
-            tnext = tcp_next(reply_reg, flag_class(flags_reg), ent_reg[L_CONNTRACK_STATE_LSB +: 4]);
-            if (tnext == T_IV) begin
-                ct_new_state = 6'd1;                 // invalid
-            end else if (tnext == T_SS && (ent_reg[L_CONNTRACK_STATE_LSB +: 4] == T_TW
-                    || ent_reg[L_CONNTRACK_STATE_LSB +: 4] == T_CL)) begin
-                ct_new_state = 6'd2;                 // reopen
-            end else if (tnext == T_IG) begin
-                ct_new_state = 6'd3;                 // accepted unchanged
-            end else if (!win_ok) begin
-                ct_new_state = 6'd1;
-            end else begin
-                ne = ent_win;
-                ne[L_CONNTRACK_STATE_LSB +: 4] = tnext;
-                ne[L_CONNTRACK_LAST_SEEN_LSB +: 64] = ts_us;
-                ne[L_CONNTRACK_REPLIED_LSB] = ent_reg[L_CONNTRACK_REPLIED_LSB] | reply_reg;
-                ne[L_CONNTRACK_ASSURED_LSB] = ent_reg[L_CONNTRACK_ASSURED_LSB] | (tnext == T_ES);
-                ct_new_state = 6'd4;                 // accepted, updated
-            end
-        end else begin
-            ne[L_CONNTRACK_LAST_SEEN_LSB +: 64] = ts_us;
-            if (reply_reg) begin
-                ne[L_CONNTRACK_REPLIED_LSB] = 1'b1;
-                if (ent_reg[L_CONNTRACK_KIND_LSB +: 2] != CT_KIND_ICMP[1:0]) begin
-                    ne[L_CONNTRACK_ASSURED_LSB] = 1'b1;
-                end
-            end
-            ct_new_state = 6'd4;
-        end
-        case (ct_new_state)
-            6'd1: begin
-                // invalid: only a re-check's generation update is kept
-                if (rechk_reg) begin
-                    ct_b_en[hway_reg] = 1'b1; b_we = 1'b1; b_wdata[L_CONNTRACK_W-1:0] = ent_reg;
-                end
-                cts_next = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
-                drop_it = 1'b1; why = DROP_CT_INVALID;
-            end
-            6'd2: begin
-                // a SYN reopening TIME_WAIT / CLOSE: delete, then as a new connection
-                ct_b_en[hway_reg] = 1'b1; b_we = 1'b1; b_wdata = 0;
-                if (!free_reg || hway_reg < fway_reg) begin
-                    free_next = 1'b1;
-                    fway_next = hway_reg;
-                end
-                state_next = S_CT_NEW;
-            end
-            default: begin
-                if (ct_new_state == 6'd4 || rechk_reg) begin
-                    ct_b_en[hway_reg] = 1'b1; b_we = 1'b1; b_wdata[L_CONNTRACK_W-1:0] = ne;
-                end
-                cts_next = ct_bits(!ne[L_CONNTRACK_REPLIED_LSB] && !reply_reg, ne[L_CONNTRACK_REPLIED_LSB], 1'b0, reply_reg, 1'b0);
-                if (!ne[L_CONNTRACK_REPLIED_LSB] && !reply_reg && !rechk_reg) begin
-                    // still `new`: the policy decides this packet too
-                    psrc_next = sctx_reg; pdst_next = dctx_reg; pport_next = dport_reg;
-                    pv_next = 0; bvalid_next = 1'b0;
-                    ret_next = S_CT_NEWCHK;
-                    state_next = S_POL;
-                end else begin
-                    state_next = S_ACT;
-                end
-            end
-        endcase
-    end
-    S_CT_NEWCHK: begin
-        rulev_next = bvalid_reg; rule_next = bid_reg; rslot_next = bslot_reg;
-        if (bvalid_reg && ballow_reg) begin
-            state_next = S_ACT;
-        end else begin
-            drop_it = 1'b1; why = bvalid_reg ? DROP_POLICY_DENY : DROP_POLICY_DEFAULT_DENY;
-        end
-    end
-    S_CT_NEW: begin
-        cts_next = ct_bits(1'b1, 1'b0, 1'b0, 1'b0, 1'b0);
-        if ((kind_reg == K_TCP && (flags_reg & 6'h1f) != 6'h02) || kind_reg == K_ECHO_REP) begin
-            cts_next = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
-            drop_it = 1'b1; why = DROP_CT_INVALID;
-        end else begin
-            psrc_next = sctx_reg; pdst_next = dctx_reg; pport_next = dport_reg;
-            pv_next = 0; bvalid_next = 1'b0;
-            ret_next = S_CT_INS;
-            state_next = S_POL;
-        end
-    end
-    S_CT_INS: begin
-        rulev_next = bvalid_reg; rule_next = bid_reg; rslot_next = bslot_reg;
-        ne = 0;
-        ne[L_CONNTRACK_VALID_LSB] = 1'b1;
-        ne[L_CONNTRACK_KEY_LSB +: 312] = key_reg;
-        ne[L_CONNTRACK_ORIG_LO_LSB] = srclo_reg;
-        ne[L_CONNTRACK_LAST_SEEN_LSB +: 64] = ts_us;
-        ne[L_CONNTRACK_GEN_LSB +: 32] = {16'd0, cfg_policy_gen};
-        case (kind_reg)
-            K_TCP: begin
-                ne[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_TCP[1:0];
-                ne[L_CONNTRACK_STATE_LSB +: 4] = T_SS;
-                ne[L_CONNTRACK_ORIG_END_LSB +: 32] = seq_reg + {16'd0, paylen_reg} + 32'd1 + {31'd0, flags_reg[0]};
-                ne[L_CONNTRACK_ORIG_MAXEND_LSB +: 32] = seq_reg + {16'd0, paylen_reg} + 32'd1 + {31'd0, flags_reg[0]};
-                ne[L_CONNTRACK_ORIG_MAXWIN_LSB +: 32] = (win_reg == 0) ? 32'd1 : {16'd0, win_reg};
-            end
-            K_UDP: ne[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_UDP[1:0];
-            K_ECHO_REQ: ne[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_ICMP[1:0];
-            default: ne[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_OTHER[1:0];
-        endcase
-        if (!(bvalid_reg && ballow_reg)) begin
-            drop_it = 1'b1; why = bvalid_reg ? DROP_POLICY_DENY : DROP_POLICY_DEFAULT_DENY;
-        end else if (free_reg || evict_reg) begin
-            ct_b_en[free_reg ? fway_reg : eway_reg] = 1'b1;
-            b_we = 1'b1;
-            b_addr = {{(32-CT_ADDR_W){1'b0}}, (free_reg ? fway_reg : eway_reg) < 2 ? h32_reg[CT_ADDR_W-1:0] & ct_mask : h16_ext(h16_reg) & ct_mask};
-            b_wdata[L_CONNTRACK_W-1:0] = ne;
-            evp_next = 1'b1;
-            ev_next = event_rec(EVENT_KIND_CT_NEW[7:0], 8'd0, sctx_reg, 8'd0, h32_reg);
-            state_next = S_ACT;
-        end else begin
-            punt_it = 1'b1; why = PUNT_CT_FULL;
-            evp_next = 1'b1;
-            ev_next = event_rec(EVENT_KIND_CT_FULL[7:0], PUNT_CT_FULL, sctx_reg, 8'd0, h32_reg);
-        end
-    end
-
-    // ---- policy: eight decomposed-key lookups, one per clock ----
-    S_POL: begin
-        pol_a_en = pv_reg < 8;
-        if (pv_reg != 0) begin
-            bvalid_next = pc_valid; ballow_next = pc_allow; bprio_next = pc_prio;
-            bid_next = pc_id; bslot_next = pc_slot;
-        end
-        pv_next = pv_reg + 4'd1;
-        if (pv_reg == 8) begin
-            state_next = ret_reg;
-        end
-    end
-
-    // ---- act ----
-    S_ACT: begin
-        if (cls_reg == PORT_CLASS_VPORT[1:0]) begin
-            case (act_reg)
-                A_LOCAL: begin oport_next = ovport_reg; state_next = S_DONE; end
-                A_NATIVE: begin oport_next = cfg_uplink_port; state_next = S_DONE; end
-                default: begin
-                    oport_next = cfg_uplink_port;
-                    plen_next = (act_reg == A_GENEVE) ? 7'd62 : 7'd50;
-                    if (act_reg == A_GENEVE && cfg_auth) begin
-                        sip_start = 1'b1;
-                        sip_ctx = sctx_reg;
-                        sip_epoch = epoch_reg;
-                        state_next = S_MAC_WAIT;
-                    end else begin
-                        state_next = S_DONE;
-                    end
-                end
-            endcase
-        end else begin
-            oport_next = ovport_reg;
-            if (tun_reg != TUN_NONE) begin
-                skip_next = in_s_reg;
-                end_next = in_e_reg;
-            end
-            state_next = S_DONE;
-        end
-    end
-    S_MAC_WAIT: begin
-        if (sip_done) begin
-            mac_next = sip_hash[31:0];
-            state_next = S_DONE;
-        end
-    end
-
-    S_DONE: begin
-        if (desc_ready) begin
-            evo_valid_next = evp_reg;
-            evo_next = ev_reg;
-            cnt_drop = vk_reg == V_DROP;
-            cnt_punt = vk_reg == V_PUNT;
-            state_next = (ce_cnt_reg || rulev_reg) ? S_CNT_RD : S_IDLE;
-        end
-    end
-    S_CNT_RD: begin
-        cec_b_en = ce_cnt_reg;
-        rc_b_en = rulev_reg;
-        state_next = S_CNT_WR;
-    end
-    S_CNT_WR: begin
-        cec_b_en = ce_cnt_reg; cec_b_we = 1'b1;
-        cec_b_wdata = {cec_b_rd[127:64] + {48'd0, hq_len - pre_reg}, cec_b_rd[63:0] + 64'd1};
-        rc_b_en = rulev_reg; rc_b_we = 1'b1;
-        rc_b_wdata = {rc_b_rd[127:64] + {48'd0, hq_len - pre_reg}, rc_b_rd[63:0] + 64'd1};
-        state_next = S_IDLE;
-    end
-
-    // ---- control-plane table access ----
-    S_CMD: begin
-        state_next = S_CMD_WAIT;
+    C_CMD: begin
+        cst_next = C_READ;
         b_we = tbl_write;
-        b_wdata = tbl_wdata;
         cerr_next = 1'b0;
+        pol_b_en = 0;
+        pol_b_we = tbl_write;
         case (tbl_select)
             TABLE_PORT_CLASS[7:0]: begin
                 if ((tbl_index >> PORT_CLASS_LOG2) != 0) cerr_next = 1'b1;
@@ -1650,32 +1689,37 @@ always @* begin
                 end
             end
             TABLE_VPORT_CTX[7:0]: begin
-                if (!idx_ok(tbl_index, VPORT_CTX_LOG2)) cerr_next = 1'b1;
-                else begin vpc_b_en[tbl_index[VPORT_CTX_LOG2 +: 2]] = 1'b1; b_addr = tbl_index; end
+                if (!idx_ok(tbl_index, VPORT_CTX_LOG2, 4)) cerr_next = 1'b1;
+                else vpc_b_en[tbl_index[VPORT_CTX_LOG2 +: 2]] = 1'b1;
             end
             TABLE_LOCAL_EP[7:0]: begin
-                if (!idx_ok(tbl_index, LOCAL_EP_LOG2)) cerr_next = 1'b1;
-                else begin lep_b_en[tbl_index[LOCAL_EP_LOG2 +: 2]] = 1'b1; b_addr = tbl_index; end
+                if (!idx_ok(tbl_index, LOCAL_EP_LOG2, 4)) cerr_next = 1'b1;
+                else lep_b_en[tbl_index[LOCAL_EP_LOG2 +: 2]] = 1'b1;
             end
             TABLE_CTX_EPOCH[7:0]: begin
-                if (!idx_ok(tbl_index, CTX_EPOCH_LOG2)) cerr_next = 1'b1;
-                else begin ce_b_en[tbl_index[CTX_EPOCH_LOG2 +: 2]] = 1'b1; b_addr = tbl_index; end
+                if (!idx_ok(tbl_index, CTX_EPOCH_LOG2, 4)) cerr_next = 1'b1;
+                else ce_b_en[tbl_index[CTX_EPOCH_LOG2 +: 2]] = 1'b1;
             end
             TABLE_REMOTE_EP[7:0]: begin
                 if (tbl_index >= REMOTE_EP_N) cerr_next = 1'b1;
                 else begin rem_we = tbl_write; rem_waddr = tbl_index[REM_IDX_W-1:0]; rem_wdata = tbl_wdata[L_REMOTE_EP_W-1:0]; end
             end
             TABLE_POLICY[7:0]: begin
-                if (!idx_ok(tbl_index, POLICY_LOG2)) cerr_next = 1'b1;
-                else begin pol_b_en[tbl_index[POLICY_LOG2 +: 2]] = 1'b1; b_addr = tbl_index; end
+                if (!idx_ok(tbl_index, POLICY_LOG2, 32)) cerr_next = 1'b1;
+                else pol_b_en[{tbl_var, tbl_pway}] = 1'b1;
             end
             TABLE_CT_OVERFLOW[7:0]: begin
-                if (!idx_ok(tbl_index, CT_OVF_LOG2)) cerr_next = 1'b1;
-                else begin ovf_b_en[tbl_index[CT_OVF_LOG2 +: 2]] = 1'b1; b_addr = tbl_index; end
+                if (!idx_ok(tbl_index, CT_OVF_LOG2, 4)) cerr_next = 1'b1;
+                else ovf_b_en[tbl_index[CT_OVF_LOG2 +: 2]] = 1'b1;
             end
             TABLE_CONNTRACK[7:0]: begin
-                if (!idx_ok(tbl_index, CT_ADDR_W)) cerr_next = 1'b1;
-                else begin ct_b_en[tbl_index[CT_ADDR_W +: 2]] = 1'b1; b_addr = tbl_index; end
+                if (!idx_ok(tbl_index, CT_ADDR_W, 4)) cerr_next = 1'b1;
+                else begin
+                    ct_b_en[tbl_index[CT_ADDR_W +: 2]] = 1'b1;
+                    ct_b_we[tbl_index[CT_ADDR_W +: 2]] = tbl_write;
+                    ct_b_addr[tbl_index[CT_ADDR_W +: 2]*CT_ADDR_W +: CT_ADDR_W] = tbl_index[CT_ADDR_W-1:0];
+                    ct_b_wdata[tbl_index[CT_ADDR_W +: 2]*L_CONNTRACK_W +: L_CONNTRACK_W] = tbl_wdata[L_CONNTRACK_W-1:0];
+                end
             end
             TABLE_CTX_COUNTER[7:0]: begin
                 if ((tbl_index >> CTR_CE_W) != 0) cerr_next = 1'b1;
@@ -1694,15 +1738,15 @@ always @* begin
             default: cerr_next = 1'b1;
         endcase
     end
-    S_CMD_WAIT: begin
-        tsel = 0;
+    C_READ: begin
+        pol_b_en = 0;
         case (tbl_select)
             TABLE_PORT_CLASS[7:0]: tsel[1:0] = port_class[tbl_index[PORT_CLASS_LOG2-1:0]];
             TABLE_VPORT_CTX[7:0]: tsel[L_VPORT_CTX_W-1:0] = vpc_b_rd[tbl_index[VPORT_CTX_LOG2 +: 2]*L_VPORT_CTX_W +: L_VPORT_CTX_W];
             TABLE_LOCAL_EP[7:0]: tsel[L_LOCAL_EP_W-1:0] = lep_b_rd[tbl_index[LOCAL_EP_LOG2 +: 2]*L_LOCAL_EP_W +: L_LOCAL_EP_W];
             TABLE_CTX_EPOCH[7:0]: tsel[L_CTX_EPOCH_W-1:0] = ce_b_rd[tbl_index[CTX_EPOCH_LOG2 +: 2]*L_CTX_EPOCH_W +: L_CTX_EPOCH_W];
             TABLE_REMOTE_EP[7:0]: tsel[L_REMOTE_EP_W-1:0] = remote_ep[tbl_index[REM_IDX_W-1:0]];
-            TABLE_POLICY[7:0]: tsel[L_POLICY_W-1:0] = pol_b_rd[tbl_index[POLICY_LOG2 +: 2]*L_POLICY_W +: L_POLICY_W];
+            TABLE_POLICY[7:0]: tsel[L_POLICY_W-1:0] = pol_b_rd[{tbl_var, tbl_pway}*L_POLICY_W +: L_POLICY_W];
             TABLE_CT_OVERFLOW[7:0]: tsel[L_CT_OVERFLOW_W-1:0] = ovf_b_rd[tbl_index[CT_OVF_LOG2 +: 2]*L_CT_OVERFLOW_W +: L_CT_OVERFLOW_W];
             TABLE_CONNTRACK[7:0]: tsel[L_CONNTRACK_W-1:0] = ct_b_rd[tbl_index[CT_ADDR_W +: 2]*L_CONNTRACK_W +: L_CONNTRACK_W];
             TABLE_CTX_COUNTER[7:0]: tsel[127:0] = cec_b_rd;
@@ -1713,137 +1757,47 @@ always @* begin
         endcase
         crd_next = tsel;
         cdone_next = 1'b1;
-        state_next = S_IDLE;
+        cst_next = C_IDLE;
     end
-
-    // ---- aging sweep of the conntrack ways, between packets ----
-    S_SWEEP: begin
-        ct_b_en[sweep_reg[CT_ADDR_W +: 2]] = 1'b1;
-        b_addr = {{(32-CT_ADDR_W){1'b0}}, sweep_reg[CT_ADDR_W-1:0]};
-        state_next = S_SWEEP_CHK;
-    end
-    S_SWEEP_CHK: begin
-        b_addr = {{(32-CT_ADDR_W){1'b0}}, sweep_reg[CT_ADDR_W-1:0]};
-        if (sweep_entry[L_CONNTRACK_VALID_LSB] && ct_expired(sweep_entry, ts_us, cfg_timeouts)) begin
-            ct_b_en[sweep_reg[CT_ADDR_W +: 2]] = 1'b1;
-            b_we = 1'b1;
-            b_wdata = 0;
-            evo_valid_next = 1'b1;
-            evo_next = event_rec(EVENT_KIND_CT_EXPIRED[7:0], 8'd0, 24'd0, 8'd0,
-                                 sweep_entry[L_CONNTRACK_KEY_LSB +: 32]);
-        end
-        sweep_next = sweep_reg + 1'b1;
-        state_next = S_IDLE;
-    end
-
-    default: state_next = S_IDLE;
+    default: cst_next = C_IDLE;
     endcase
 
-    // a drop or punt decided in this clock ends the packet
-    if (drop_it || punt_it) begin
-        vk_next = drop_it ? V_DROP : V_PUNT;
-        reason_next = why;
-        if (punt_it) begin
-            oport_next = cfg_cpu_port;
-            plen_next = 7'd4;
-            skip_next = pre_reg;
-            end_next = hq_len;
-        end
-        state_next = S_DONE;
+    // packet events leave with the verdict; the sweep's only in clocks without one
+    if (pkt_evt) begin
+        evo_valid_next = 1'b1;
+        evo_next = p26_reg[F_EV +: 128];
     end
 end
-
-function [5:0] ct_bits(input f_new, input f_est, input f_rel, input f_rpl, input f_inv);
-    ct_bits = {1'b1, f_inv, f_rpl, f_rel, f_est, f_new};
-endfunction
-
-function [127:0] event_rec(input [7:0] kind, input [7:0] why_code, input [23:0] ctx, input [7:0] ep, input [31:0] hash);
-    begin
-        event_rec = 0;
-        event_rec[L_EVENT_KIND_LSB +: 8] = kind;
-        event_rec[L_EVENT_REASON_LSB +: 8] = why_code;
-        event_rec[L_EVENT_PORT_LSB +: 16] = port_reg;
-        event_rec[L_EVENT_CTX_LSB +: 24] = ctx;
-        event_rec[L_EVENT_EPOCH_LSB +: 8] = ep;
-        event_rec[L_EVENT_HASH_LSB +: 32] = hash;
-        event_rec[L_EVENT_TIME_LSB +: 32] = ts_us[31:0];
-    end
-endfunction
-
-// ---------------------------------------------------------------------------
-// outputs
-// ---------------------------------------------------------------------------
-wire done_fire = state_reg == S_DONE && desc_ready;
-
-assign hq_ready = done_fire;
-
-assign desc_valid = state_reg == S_DONE;
-assign desc_drop = vk_reg == V_DROP;
-assign desc_port = oport_reg;
-assign desc_plen = plen_reg;
-assign desc_prefix = vk_reg == V_PUNT ? punt_hdr : encap;
-assign desc_skip = skip_reg;
-assign desc_end = end_reg;
-assign desc_words = hq_beats;
-
-assign status_valid = done_fire;
-assign status_verdict = vk_reg;
-assign status_reason = reason_reg;
-assign status_port = oport_reg;
-assign status_ct_valid = ctv_reg;
-assign status_ct_state = cts_reg;
-assign status_rule_valid = rulev_reg;
-assign status_rule = rule_reg;
-assign status_cycles = cycles_reg;
 
 assign tbl_done = cdone_reg;
 assign tbl_err = cerr_reg;
 assign tbl_rdata = crd_reg;
-
 assign evt_data = evo_reg;
 assign evt_valid = evo_valid_reg;
 
 always @(posedge clk) begin
     if (pc_we) port_class[pc_waddr] <= pc_wdata;
     if (rem_we) remote_ep[rem_waddr] <= rem_wdata;
-    if (cnt_drop) drop_cnt[reason_reg[4:0]] <= drop_cnt[reason_reg[4:0]] + 64'd1;
-    if (cnt_punt) punt_cnt[reason_reg[2:0]] <= punt_cnt[reason_reg[2:0]] + 64'd1;
-    if (state_reg == S_CMD_WAIT && tbl_write) begin
+    if (out_fire && out_vk == V_DROP) drop_cnt[p26_reg[F_WHY +: 5]] <= drop_cnt[p26_reg[F_WHY +: 5]] + 64'd1;
+    if (out_fire && out_vk == V_PUNT) punt_cnt[p26_reg[F_WHY +: 3]] <= punt_cnt[p26_reg[F_WHY +: 3]] + 64'd1;
+    if (cst_reg == C_READ && tbl_write) begin
         if (tbl_select == TABLE_DROP_COUNTER[7:0] && tbl_index < DROP_CODES) drop_cnt[tbl_index[4:0]] <= tbl_wdata[63:0];
         if (tbl_select == TABLE_PUNT_COUNTER[7:0] && tbl_index < PUNT_CODES) punt_cnt[tbl_index[2:0]] <= tbl_wdata[63:0];
     end
 
-    state_reg <= state_next; ret_reg <= ret_next; cycles_reg <= cycles_next;
-    off_reg <= off_next; lim_reg <= lim_next; pre_reg <= pre_next; port_reg <= port_next;
-    cls_reg <= cls_next; inner_reg <= inner_next; vlans_reg <= vlans_next; et_reg <= et_next;
-    v6_reg <= v6_next; src_reg <= src_next; dst_reg <= dst_next; proto_reg <= proto_next;
-    l4s_reg <= l4s_next; l4e_reg <= l4e_next; kind_reg <= kind_next;
-    sport_reg <= sport_next; dport_reg <= dport_next; echo_id_reg <= echo_id_next;
-    seq_reg <= seq_next; ack_reg <= ack_next; flags_reg <= flags_next; win_reg <= win_next;
-    paylen_reg <= paylen_next; udp_end_reg <= udp_end_next;
-    esrc_reg <= esrc_next; edst_reg <= edst_next; eproto_reg <= eproto_next; esp_reg <= esp_next; edp_reg <= edp_next;
-    tun_reg <= tun_next; tctx_reg <= tctx_next; tepoch_reg <= tepoch_next; tmac_reg <= tmac_next;
-    in_s_reg <= in_s_next; in_e_reg <= in_e_next;
-    sctx_reg <= sctx_next; dctx_reg <= dctx_next; zone_reg <= zone_next; ovport_reg <= ovport_next;
-    act_reg <= act_next; vtep_reg <= vtep_next; epoch_reg <= epoch_next;
-    ce_cnt_reg <= ce_cnt_next; ce_slot_reg <= ce_slot_next;
-    key_reg <= key_next; srclo_reg <= srclo_next; h16own_reg <= h16own_next;
-    h32_reg <= h32_next; h16_reg <= h16_next; ent_reg <= ent_next; hway_reg <= hway_next; hit_reg <= hit_next;
-    fway_reg <= fway_next; free_reg <= free_next; eway_reg <= eway_next; evict_reg <= evict_next;
-    ovf_reg <= ovf_next; ovflo_reg <= ovflo_next; rechk_reg <= rechk_next; reply_reg <= reply_next;
-    psrc_reg <= psrc_next; pdst_reg <= pdst_next; pport_reg <= pport_next; pv_reg <= pv_next;
-    bvalid_reg <= bvalid_next; ballow_reg <= ballow_next; bprio_reg <= bprio_next; bid_reg <= bid_next; bslot_reg <= bslot_next;
-    vk_reg <= vk_next; reason_reg <= reason_next; ctv_reg <= ctv_next; cts_reg <= cts_next;
-    rulev_reg <= rulev_next; rule_reg <= rule_next; rslot_reg <= rslot_next;
-    oport_reg <= oport_next; plen_reg <= plen_next; skip_reg <= skip_next; end_reg <= end_next; mac_reg <= mac_next;
-    evp_reg <= evp_next; ev_reg <= ev_next;
-    evo_valid_reg <= evo_valid_next; evo_reg <= evo_next;
-    crd_reg <= crd_next; cdone_reg <= cdone_next; cerr_reg <= cerr_next; sweep_reg <= sweep_next;
+    cst_reg <= cst_next;
+    crd_reg <= crd_next;
+    cdone_reg <= cdone_next;
+    cerr_reg <= cerr_next;
+    sweep_reg <= sweep_next;
+    swchk_reg <= swchk_next;
+    evo_valid_reg <= evo_valid_next;
+    evo_reg <= evo_next;
 
     if (rst) begin
-        state_reg <= S_IDLE;
+        cst_reg <= C_IDLE;
         cdone_reg <= 1'b0;
-        evp_reg <= 1'b0;
+        swchk_reg <= 1'b0;
         evo_valid_reg <= 1'b0;
         sweep_reg <= 0;
     end

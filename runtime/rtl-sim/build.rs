@@ -35,6 +35,11 @@ fn main() {
     for s in &sources {
         println!("cargo:rerun-if-changed={}", s.display());
     }
+    for h in std::fs::read_dir(&rtl).expect("read rtl/").flatten() {
+        if h.path().extension().is_some_and(|x| x == "vh") {
+            println!("cargo:rerun-if-changed={}", h.path().display());
+        }
+    }
     for g in std::fs::read_dir(rtl.join("generated"))
         .expect("read rtl/generated")
         .flatten()
@@ -64,6 +69,7 @@ fn main() {
         .arg("--Mdir")
         .arg(&mdir)
         .arg(format!("-I{}", rtl.join("generated").display()))
+        .arg(format!("-I{}", rtl.display()))
         .args(&sources)
         .status()
         .expect("run verilator");

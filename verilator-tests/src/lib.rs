@@ -109,7 +109,8 @@ pub struct RtlTarget {
     local_ep: Placement<u128>,
     ctx_epoch: Placement<u32>,
     remote_ep: Vec<Option<(u128, u8)>>,
-    policy: Placement<u64>,
+    /// One placement per decomposed-key variant (the policy RAMs are split by variant).
+    policy: [Placement<u64>; 8],
     policy_entries: HashMap<u64, PolicyEntry>,
     rule_pos: HashMap<u32, (u64, usize)>,
     overflow: Placement<[u8; 39]>,
@@ -171,7 +172,7 @@ impl RtlTarget {
             local_ep: Placement::default(),
             ctx_epoch: Placement::default(),
             remote_ep: vec![None; geo.remote_ep_entries as usize],
-            policy: Placement::default(),
+            policy: Default::default(),
             policy_entries: HashMap::new(),
             rule_pos: HashMap::new(),
             overflow: Placement::default(),
@@ -265,15 +266,25 @@ impl RtlTarget {
         Ok(ctx.into())
     }
 
+    /// The variant of a decomposed policy key (its flags byte): which policy RAMs hold it.
+    fn policy_variant(key: u64) -> usize {
+        ((key >> 56) & 7) as usize
+    }
+
+    /// The table index of a placed policy key: variant, way, bucket.
+    fn policy_slot(&self, key: u64) -> Option<u32> {
+        let v = Self::policy_variant(key);
+        let s = *self.policy[v].slots.get(&key)?;
+        Some(((v as u32) << (self.geo.policy_log2 + 2)) | s)
+    }
+
     fn write_policy_key(&mut self, key: u64) -> Result<(), RtlError> {
-        let slot = *self
-            .policy
-            .slots
-            .get(&key)
+        let slot = self
+            .policy_slot(key)
             .ok_or_else(|| RtlError::NotFound(format!("policy key {key:#x}")))?;
         let entry = self.policy_entries.get(&key).cloned().unwrap_or_default();
         if entry.rules.iter().all(Option::is_none) {
-            self.policy.remove(&key);
+            self.policy[Self::policy_variant(key)].remove(&key);
             self.policy_entries.remove(&key);
             return self.clear_entry(table_enum::POLICY, slot);
         }
@@ -301,7 +312,7 @@ impl RtlTarget {
         if let Some(e) = self.policy_entries.get_mut(&key) {
             e.rules[pos] = None;
         }
-        let slot = self.policy.slots.get(&key).copied();
+        let slot = self.policy_slot(key);
         self.write_policy_key(key)?;
         if let Some(slot) = slot {
             // the rule's hardware counter is freed; its count is kept in software
@@ -325,8 +336,7 @@ impl RtlTarget {
             .transpose()?;
         let key = policy_key(src, dst, r.proto.0);
         let hash = CRC32.checksum(&key.to_be_bytes());
-        self.policy
-            .place(&key, hash, self.geo.policy_log2, "policy")?;
+        self.policy[Self::policy_variant(key)].place(&key, hash, self.geo.policy_log2, "policy")?;
         let entry = self.policy_entries.entry(key).or_default();
         let Some(pos) = entry.rules.iter().position(Option::is_none) else {
             return Err(RtlError::Unsupported(format!(
@@ -634,7 +644,7 @@ impl RtlTarget {
         }
         let rules: Vec<(u32, (u64, usize))> = self.rule_pos.iter().map(|(k, v)| (*k, *v)).collect();
         for (id, (key, pos)) in rules {
-            if let Some(&slot) = self.policy.slots.get(&key) {
+            if let Some(slot) = self.policy_slot(key) {
                 let pb = read_pb(
                     &mut self.nic,
                     table_enum::RULE_COUNTER,

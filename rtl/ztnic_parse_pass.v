@@ -1,0 +1,371 @@
+// One pass of the header parser (docs/datapath.md §2) as three pipeline stages:
+// L2 (Ethernet and up to two VLAN tags), L3 (IPv4 with options and checksum, or IPv6)
+// and L4 (TCP, UDP, ICMP/ICMPv6; on the outer pass also the Geneve / VXLAN tunnel
+// header). The verdict pipeline instantiates it twice: the outer frame, then the inner
+// frame of a tunnel (a pass with nothing to do hands the packet on unchanged).
+//
+// Each stage accepts a packet every clock. The header travels aligned: `s_rem` holds
+// the captured header from the current parse offset on, and each stage shifts it by
+// the bytes it consumed (a few fixed amounts per stage, never a full barrel shift), so
+// every stage reads its fields at fixed positions of a 64-byte view.
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module ztnic_parse_pass #(
+    // Bytes of header carried (the captured header)
+    parameter HDR_BYTES = 320,
+    // 1: the outer pass (recognises tunnels, starts from the frame); 0: the inner pass
+    parameter OUTER = 1
+) (
+    input  wire                   clk,
+
+    // pipeline advance (all stages move together)
+    input  wire                   adv,
+
+    input  wire [31:0]            cfg_local_vtep_ip,
+
+    input  wire                   s_valid,
+    input  wire [PHV_W-1:0]       s_phv,
+    input  wire [8*HDR_BYTES-1:0] s_rem,
+
+    output wire                   m_valid,
+    output wire [PHV_W-1:0]       m_phv,
+    output wire [8*HDR_BYTES-1:0] m_rem,
+
+    // a packet is in one of the stages
+    output wire                   busy
+);
+
+`include "ztnic_regmap.vh"
+`include "ztnic_reasons.vh"
+`include "ztnic_phv.vh"
+
+localparam HW = 8 * HDR_BYTES;
+
+initial begin
+    if (HDR_BYTES < 128) begin
+        $error("ztnic_parse_pass: HDR_BYTES must be at least 128");
+        $finish;
+    end
+    if (OUTER != 0 && OUTER != 1) begin
+        $error("ztnic_parse_pass: OUTER must be 0 or 1");
+        $finish;
+    end
+end
+
+// the PHV of a packet dropped or punted here
+function [PHV_W-1:0] verdict(input [PHV_W-1:0] p, input punt, input [7:0] why);
+    begin
+        verdict = p;
+        verdict[F_DONE] = 1'b1;
+        verdict[F_VK +: 2] = punt ? V_PUNT : V_DROP;
+        verdict[F_WHY +: 8] = why;
+    end
+endfunction
+
+// ---------------------------------------------------------------------------
+// L2: Ethernet and up to two VLAN tags
+// ---------------------------------------------------------------------------
+reg l2_valid_reg = 1'b0;
+reg [PHV_W-1:0] l2_phv_reg, l2_phv_next;
+reg [HW-1:0] l2_rem_reg, l2_rem_next;
+
+wire [511:0] v1 = s_rem[511:0];
+wire l2_active = OUTER ? (!s_phv[F_DONE]) : (!s_phv[F_DONE] && s_phv[F_INNER]);
+
+reg [15:0] a1, e1;
+reg [1:0] n1;
+always @* begin
+    l2_phv_next = s_phv;
+    l2_rem_next = s_rem;
+    a1 = s_phv[F_LIM +: 16] - s_phv[F_OFF +: 16];
+    e1 = b16(v1, 12);
+    n1 = 0;
+    if (l2_active) begin
+        l2_phv_next[F_L3T +: 2] = 2'd0;
+        if (a1 < 14) begin
+            l2_phv_next = verdict(l2_phv_next, 1'b0, DROP_ETH_TRUNCATED);
+        end else begin
+            if (e1 == 16'h8100 || e1 == 16'h88a8) begin
+                if (a1 - 16'd14 < 4) begin
+                    l2_phv_next = verdict(l2_phv_next, 1'b0, DROP_VLAN_TRUNCATED);
+                end else begin
+                    e1 = b16(v1, 16);
+                    n1 = 1;
+                    if (e1 == 16'h8100 || e1 == 16'h88a8) begin
+                        if (a1 - 16'd18 < 4) begin
+                            l2_phv_next = verdict(l2_phv_next, 1'b0, DROP_VLAN_TRUNCATED);
+                        end else begin
+                            e1 = b16(v1, 20);
+                            n1 = 2;
+                            if (e1 == 16'h8100 || e1 == 16'h88a8) begin
+                                l2_phv_next = verdict(l2_phv_next, 1'b0, DROP_TOO_MANY_VLANS);
+                            end
+                        end
+                    end
+                end
+            end
+            if (!l2_phv_next[F_DONE]) begin
+                if (e1 == 16'h0800) begin
+                    l2_phv_next[F_L3T +: 2] = 2'd1;
+                end else if (e1 == 16'h86dd) begin
+                    l2_phv_next[F_L3T +: 2] = 2'd2;
+                end else if (e1 == 16'h0806) begin
+                    l2_phv_next = verdict(l2_phv_next, 1'b1, PUNT_ARP);
+                end else begin
+                    l2_phv_next = verdict(l2_phv_next, 1'b0, DROP_UNSUPPORTED_ETHERTYPE);
+                end
+            end
+            l2_phv_next[F_OFF +: 16] = s_phv[F_OFF +: 16] + 16'd14 + {12'd0, n1, 2'b00};
+            case (n1)
+                2'd0: l2_rem_next = s_rem >> (8 * 14);
+                2'd1: l2_rem_next = s_rem >> (8 * 18);
+                default: l2_rem_next = s_rem >> (8 * 22);
+            endcase
+        end
+    end
+end
+
+always @(posedge clk) begin
+    if (adv) begin
+        l2_valid_reg <= s_valid;
+        l2_phv_reg <= l2_phv_next;
+        l2_rem_reg <= l2_rem_next;
+    end
+end
+
+// ---------------------------------------------------------------------------
+// L3: IPv4 (options skipped by IHL, header checksum) or IPv6
+// ---------------------------------------------------------------------------
+reg l3_valid_reg = 1'b0;
+reg [PHV_W-1:0] l3_phv_reg, l3_phv_next;
+reg [HW-1:0] l3_rem_reg, l3_rem_next;
+
+wire [511:0] v2 = l2_rem_reg[511:0];
+wire l3_active = !l2_phv_reg[F_DONE] && l2_phv_reg[F_L3T +: 2] != 2'd0
+    && (OUTER != 0 || l2_phv_reg[F_INNER]);
+
+// IPv4 header checksum over ihl words
+reg [31:0] csum_acc;
+integer ck;
+always @* begin
+    csum_acc = 0;
+    for (ck = 0; ck < 30; ck = ck + 1) begin
+        if (ck < {27'd0, v2[3:0], 1'b0}) begin
+            csum_acc = csum_acc + {16'd0, b16(v2, 2*ck)};
+        end
+    end
+    csum_acc = {16'd0, csum_acc[15:0]} + {16'd0, csum_acc[31:16]};
+    csum_acc = {16'd0, csum_acc[15:0]} + {16'd0, csum_acc[31:16]};
+end
+
+reg [15:0] a2, t2, u2, o2;
+reg [7:0] n2;
+always @* begin
+    l3_phv_next = l2_phv_reg;
+    l3_rem_next = l2_rem_reg;
+    o2 = l2_phv_reg[F_OFF +: 16];
+    a2 = l2_phv_reg[F_LIM +: 16] - o2;
+    t2 = {10'd0, v2[3:0], 2'b00};
+    u2 = 0;
+    n2 = 0;
+    if (l3_active && l2_phv_reg[F_L3T +: 2] == 2'd1) begin
+        u2 = b16(v2, 2);
+        if (a2 < 20) begin
+            l3_phv_next = verdict(l3_phv_next, 1'b0, DROP_IPV4_TRUNCATED);
+        end else if (v2[7:4] != 4'd4 || t2 < 20 || u2 < t2) begin
+            l3_phv_next = verdict(l3_phv_next, 1'b0, DROP_IPV4_MALFORMED);
+        end else if (u2 > a2) begin
+            l3_phv_next = verdict(l3_phv_next, 1'b0, DROP_IPV4_TRUNCATED);
+        end else if (csum_acc[15:0] != 16'hffff) begin
+            l3_phv_next = verdict(l3_phv_next, 1'b0, DROP_IPV4_BAD_CHECKSUM);
+        end else if (v2[8*6+5] || (b16(v2, 6) & 16'h1fff) != 16'd0) begin
+            l3_phv_next = verdict(l3_phv_next, 1'b1, PUNT_IP_FRAGMENT);
+        end else begin
+            l3_phv_next[F_V6] = 1'b0;
+            l3_phv_next[F_PROTO +: 8] = b8(v2, 9);
+            l3_phv_next[F_SRC +: 128] = v4map(b32(v2, 12));
+            l3_phv_next[F_DST +: 128] = v4map(b32(v2, 16));
+            l3_phv_next[F_L4S +: 16] = o2 + t2;
+            l3_phv_next[F_L4E +: 16] = o2 + u2;
+            l3_phv_next[F_OFF +: 16] = o2 + t2;
+            l3_rem_next = l2_rem_reg >> {v2[3:0], 5'b00000};
+        end
+    end else if (l3_active) begin
+        u2 = b16(v2, 4);
+        n2 = b8(v2, 6);
+        if (a2 < 40) begin
+            l3_phv_next = verdict(l3_phv_next, 1'b0, DROP_IPV6_TRUNCATED);
+        end else if (v2[7:4] != 4'd6) begin
+            l3_phv_next = verdict(l3_phv_next, 1'b0, DROP_IPV6_MALFORMED);
+        end else if ({16'd0, u2} + 32'd40 > {16'd0, a2}) begin
+            l3_phv_next = verdict(l3_phv_next, 1'b0, DROP_IPV6_TRUNCATED);
+        end else if (n2 == 0 || n2 == 43 || n2 == 44 || n2 == 50 || n2 == 51 || n2 == 60
+                || n2 == 135 || n2 == 139 || n2 == 140 || n2 == 253 || n2 == 254) begin
+            l3_phv_next = verdict(l3_phv_next, 1'b1, PUNT_IPV6_EXT_HEADER);
+        end else begin
+            l3_phv_next[F_V6] = 1'b1;
+            l3_phv_next[F_PROTO +: 8] = n2;
+            l3_phv_next[F_SRC +: 128] = b128(v2, 8);
+            l3_phv_next[F_DST +: 128] = b128(v2, 24);
+            l3_phv_next[F_L4S +: 16] = o2 + 16'd40;
+            l3_phv_next[F_L4E +: 16] = o2 + 16'd40 + u2;
+            l3_phv_next[F_OFF +: 16] = o2 + 16'd40;
+            l3_rem_next = l2_rem_reg >> (8 * 40);
+        end
+    end
+end
+
+always @(posedge clk) begin
+    if (adv) begin
+        l3_valid_reg <= l2_valid_reg;
+        l3_phv_reg <= l3_phv_next;
+        l3_rem_reg <= l3_rem_next;
+    end
+end
+
+// ---------------------------------------------------------------------------
+// L4: TCP, UDP, ICMP / ICMPv6; Geneve or VXLAN on the outer pass
+// ---------------------------------------------------------------------------
+reg l4_valid_reg = 1'b0;
+reg [PHV_W-1:0] l4_phv_reg, l4_phv_next;
+reg [HW-1:0] l4_rem_reg, l4_rem_next;
+
+wire [511:0] v3 = l3_rem_reg[511:0];
+wire l4_active = !l3_phv_reg[F_DONE] && (OUTER != 0 || l3_phv_reg[F_INNER]);
+
+reg [15:0] o3, t3, u3, x3, ue3;
+reg [7:0] ty3, pr3;
+reg v63, tun3;
+always @* begin
+    l4_phv_next = l3_phv_reg;
+    l4_rem_next = l3_rem_reg;
+    o3 = l3_phv_reg[F_OFF +: 16];
+    t3 = l3_phv_reg[F_L4E +: 16] - l3_phv_reg[F_L4S +: 16];
+    pr3 = l3_phv_reg[F_PROTO +: 8];
+    v63 = l3_phv_reg[F_V6];
+    u3 = 0;
+    x3 = 0;
+    ue3 = 0;
+    ty3 = b8(v3, 0);
+    tun3 = 1'b0;
+    if (l4_active) begin
+        l4_phv_next[F_KIND +: 3] = K_OTHER;
+        l4_phv_next[F_SPORT +: 16] = 0;
+        l4_phv_next[F_DPORT +: 16] = 0;
+        l4_phv_next[F_ECHO +: 16] = 0;
+        if (pr3 == 8'd6) begin
+            u3 = {10'd0, v3[8*12+7 -: 4], 2'b00};
+            if (t3 < 20) begin
+                l4_phv_next = verdict(l4_phv_next, 1'b0, DROP_TCP_TRUNCATED);
+            end else if (u3 < 20) begin
+                l4_phv_next = verdict(l4_phv_next, 1'b0, DROP_TCP_MALFORMED);
+            end else if (u3 > t3) begin
+                l4_phv_next = verdict(l4_phv_next, 1'b0, DROP_TCP_TRUNCATED);
+            end else begin
+                l4_phv_next[F_KIND +: 3] = K_TCP;
+                l4_phv_next[F_SPORT +: 16] = b16(v3, 0);
+                l4_phv_next[F_DPORT +: 16] = b16(v3, 2);
+                l4_phv_next[F_SEQ +: 32] = b32(v3, 4);
+                l4_phv_next[F_ACK +: 32] = b32(v3, 8);
+                l4_phv_next[F_FLAGS +: 6] = v3[8*13 +: 6];
+                l4_phv_next[F_WIN +: 16] = b16(v3, 14);
+                l4_phv_next[F_PAYLEN +: 16] = t3 - u3;
+            end
+        end else if (pr3 == 8'd17) begin
+            u3 = b16(v3, 4);
+            if (t3 < 8) begin
+                l4_phv_next = verdict(l4_phv_next, 1'b0, DROP_UDP_TRUNCATED);
+            end else if (u3 < 8) begin
+                l4_phv_next = verdict(l4_phv_next, 1'b0, DROP_UDP_MALFORMED);
+            end else if (u3 > t3) begin
+                l4_phv_next = verdict(l4_phv_next, 1'b0, DROP_UDP_TRUNCATED);
+            end else begin
+                l4_phv_next[F_KIND +: 3] = K_UDP;
+                l4_phv_next[F_SPORT +: 16] = b16(v3, 0);
+                l4_phv_next[F_DPORT +: 16] = b16(v3, 2);
+                tun3 = OUTER != 0 && !v63 && l3_phv_reg[F_CLS +: 2] == PORT_CLASS_UPLINK[1:0]
+                    && (b16(v3, 2) == 16'd6081 || b16(v3, 2) == 16'd4789);
+            end
+        end else if ((pr3 == 8'd1 && !v63) || (pr3 == 8'd58 && v63)) begin
+            if (t3 < 8) begin
+                l4_phv_next = verdict(l4_phv_next, 1'b0, DROP_ICMP_TRUNCATED);
+            end else if (v63 && ty3 >= 133 && ty3 <= 137) begin
+                l4_phv_next = verdict(l4_phv_next, 1'b1, PUNT_ND);
+            end else if ((v63 && ty3 == 128) || (!v63 && ty3 == 8)) begin
+                l4_phv_next[F_KIND +: 3] = K_ECHO_REQ;
+                l4_phv_next[F_ECHO +: 16] = b16(v3, 4);
+            end else if ((v63 && ty3 == 129) || (!v63 && ty3 == 0)) begin
+                l4_phv_next[F_KIND +: 3] = K_ECHO_REP;
+                l4_phv_next[F_ECHO +: 16] = b16(v3, 4);
+            end else if ((v63 && ty3 >= 1 && ty3 <= 4)
+                    || (!v63 && (ty3 == 3 || ty3 == 4 || ty3 == 5 || ty3 == 11 || ty3 == 12))) begin
+                l4_phv_next[F_KIND +: 3] = K_ICMP_ERR;
+                l4_phv_next[F_OFF +: 16] = o3 + 16'd8;
+                l4_rem_next = l3_rem_reg >> (8 * 8);
+            end else begin
+                l4_phv_next[F_KIND +: 3] = K_ICMP_OTHER;
+            end
+        end
+        if (tun3) begin
+            // the tunnel header follows the UDP header: payload [o3+8, o3+ulen)
+            ue3 = o3 + u3;
+            t3 = u3 - 16'd8;
+            x3 = o3 + 16'd8;
+            if (l3_phv_reg[F_DST +: 128] != v4map(cfg_local_vtep_ip)) begin
+                l4_phv_next = verdict(l4_phv_next, 1'b0, DROP_VTEP_MISMATCH);
+            end else if (b16(v3, 2) == 16'd6081) begin
+                if (t3 < 20) begin
+                    l4_phv_next = verdict(l4_phv_next, 1'b0, DROP_TUNNEL_TRUNCATED);
+                end else if (b8(v3, 8) != 8'h03 || v3[8*9+7] || !v3[8*9+6]
+                        || b16(v3, 10) != 16'h6558 || b16(v3, 16) != 16'hfff0
+                        || b8(v3, 18) != 8'h81 || v3[8*19 +: 5] != 5'd2) begin
+                    l4_phv_next = verdict(l4_phv_next, 1'b0, DROP_GENEVE_MALFORMED);
+                end else begin
+                    l4_phv_next[F_TUN +: 2] = TUN_GENEVE;
+                    l4_phv_next[F_TCTX +: 24] = {b8(v3, 20), b8(v3, 21), b8(v3, 22)};
+                    l4_phv_next[F_TEPOCH +: 8] = b8(v3, 23);
+                    l4_phv_next[F_TMAC +: 32] = b32(v3, 24);
+                    l4_phv_next[F_INS +: 16] = x3 + 16'd20;
+                    l4_rem_next = l3_rem_reg >> (8 * 28);
+                end
+            end else begin
+                if (t3 < 8) begin
+                    l4_phv_next = verdict(l4_phv_next, 1'b0, DROP_TUNNEL_TRUNCATED);
+                end else if (!v3[8*8+3]) begin
+                    l4_phv_next = verdict(l4_phv_next, 1'b0, DROP_VXLAN_MALFORMED);
+                end else begin
+                    l4_phv_next[F_TUN +: 2] = v3[8*8+7] ? TUN_GBP : TUN_UNTAGGED;
+                    l4_phv_next[F_TCTX +: 24] = {8'd0, b16(v3, 10)};
+                    l4_phv_next[F_INS +: 16] = x3 + 16'd8;
+                    l4_rem_next = l3_rem_reg >> (8 * 16);
+                end
+            end
+            if (!l4_phv_next[F_DONE]) begin
+                l4_phv_next[F_INE +: 16] = ue3;
+                l4_phv_next[F_INNER] = 1'b1;
+                l4_phv_next[F_OFF +: 16] = l4_phv_next[F_INS +: 16];
+                l4_phv_next[F_LIM +: 16] = ue3;
+            end
+        end
+    end
+end
+
+always @(posedge clk) begin
+    if (adv) begin
+        l4_valid_reg <= l3_valid_reg;
+        l4_phv_reg <= l4_phv_next;
+        l4_rem_reg <= l4_rem_next;
+    end
+end
+
+assign m_valid = l4_valid_reg;
+assign m_phv = l4_phv_reg;
+assign m_rem = l4_rem_reg;
+assign busy = l2_valid_reg || l3_valid_reg || l4_valid_reg;
+
+endmodule
+
+`resetall
