@@ -445,7 +445,10 @@ end
 // stage 8: the IP header embedded in an ICMP error
 // ---------------------------------------------------------------------------
 reg [PHV_W-1:0] p8_reg, p8;
+/* verilator lint_off UNUSEDSIGNAL */
+// stage 9 reads the low 64 bytes
 reg [HW-1:0] r8_reg, r8;
+/* verilator lint_on UNUSEDSIGNAL */
 wire [511:0] v7 = r7_reg[511:0];
 reg [15:0] t8, u8;
 always @* begin
@@ -613,7 +616,10 @@ ztnic_ram_dp #(.WIDTH(128), .ADDR_W(CTR_RULE_W)) rule_counter_ram (
 // stage 10: vport_ctx / local_ep hashes (read in stage 10, data in stage 11);
 // remote_ep: every entry compared at once, the longest prefix wins
 // ---------------------------------------------------------------------------
+/* verilator lint_off UNUSEDSIGNAL */
+// table indexes use the low bits of the hashes
 wire [31:0] vpc_hash, lep_hash;
+/* verilator lint_on UNUSEDSIGNAL */
 ztnic_crc_pipe #(.BYTES(18), .SPLIT(9)) vpc_crc (
     .clk(clk), .en(adv), .data({p9_reg[F_PORT +: 16], p9_reg[F_SRC +: 128]}), .crc(vpc_hash));
 ztnic_crc_pipe #(.BYTES(16), .SPLIT(8)) lep_crc (
@@ -747,7 +753,10 @@ end
 // ---------------------------------------------------------------------------
 // stage 13: conntrack keys; ctx_epoch and the 8 + 8 policy lookups are read
 // ---------------------------------------------------------------------------
+/* verilator lint_off UNUSEDSIGNAL */
 wire [31:0] ce_hash = crc32_small({40'd0, p12_reg[F_SCTX +: 24]}, 3);
+reg [31:0] ph_f, ph_r;
+/* verilator lint_on UNUSEDSIGNAL */
 assign ce_a_addr = ce_hash[CTX_EPOCH_LOG2-1:0];
 
 reg [8*64-1:0] pol_key_f, pol_key_r;
@@ -756,8 +765,10 @@ always @* begin
     for (vi = 0; vi < 8; vi = vi + 1) begin
         pol_key_f[64*vi +: 64] = pol_key(vi[2:0], p12_reg[F_SCTX +: 24], p12_reg[F_DCTX +: 24], p12_reg[F_PROTO +: 8]);
         pol_key_r[64*vi +: 64] = pol_key(vi[2:0], p12_reg[F_DCTX +: 24], p12_reg[F_SCTX +: 24], p12_reg[F_PROTO +: 8]);
-        pol_a_addr[vi*POLICY_LOG2 +: POLICY_LOG2] = crc32_small(pol_key_f[64*vi +: 64], 8);
-        pol_b_addr[vi*POLICY_LOG2 +: POLICY_LOG2] = crc32_small(pol_key_r[64*vi +: 64], 8);
+        ph_f = crc32_small(pol_key_f[64*vi +: 64], 8);
+        ph_r = crc32_small(pol_key_r[64*vi +: 64], 8);
+        pol_a_addr[vi*POLICY_LOG2 +: POLICY_LOG2] = ph_f[POLICY_LOG2-1:0];
+        pol_b_addr[vi*POLICY_LOG2 +: POLICY_LOG2] = ph_r[POLICY_LOG2-1:0];
     end
 end
 
@@ -998,7 +1009,10 @@ function [BR_W-1:0] best_of8(input [8*BR_W-1:0] c);
 endfunction
 
 reg [PHV_W-1:0] p15_reg, p15;
+/* verilator lint_off UNUSEDSIGNAL */
+// the winners' priorities only served the comparison
 reg [BR_W-1:0] win_f, win_r;
+/* verilator lint_on UNUSEDSIGNAL */
 always @* begin
     p15 = p14_reg;
     win_f = best_of8(best_f_reg);

@@ -118,8 +118,10 @@ function [127:0] v4map(input [31:0] a);
     v4map = {80'd0, 16'hffff, a};
 endfunction
 
+/* verilator lint_off UNUSEDPARAM */
 localparam [1:0] V_FWD = 2'd0, V_DROP = 2'd1, V_PUNT = 2'd2;
 localparam [2:0] K_OTHER = 3'd0, K_TCP = 3'd1, K_UDP = 3'd2, K_ECHO_REQ = 3'd3, K_ECHO_REP = 3'd4,
                  K_ICMP_ERR = 3'd5, K_ICMP_OTHER = 3'd6;
 localparam [1:0] A_LOCAL = 2'd0, A_NATIVE = 2'd1, A_GENEVE = 2'd2, A_GBP = 2'd3;
 localparam [1:0] TUN_NONE = 2'd0, TUN_GENEVE = 2'd1, TUN_GBP = 2'd2, TUN_UNTAGGED = 2'd3;
+/* verilator lint_on UNUSEDPARAM */

@@ -536,17 +536,54 @@ impl RtlTarget {
 
     /// Sends one frame at `at_us` and collects what came out.
     pub fn send_frame(&mut self, at_us: u64, port: u16, frame: &[u8]) -> Result<Outcome, RtlError> {
+        let mut v = self.send_burst(at_us, &[(port, frame.to_vec())])?;
+        v.pop()
+            .ok_or_else(|| RtlError::Output("no verdict for the packet".into()))
+    }
+
+    /// Sends frames back to back (as fast as the input accepts them) at `at_us` and
+    /// returns their outcomes in order: the verdict side-band pairs with the output
+    /// frames in order, since forwarded and punted frames leave in arrival order.
+    pub fn send_burst(
+        &mut self,
+        at_us: u64,
+        frames: &[(u16, Vec<u8>)],
+    ) -> Result<Vec<Outcome>, RtlError> {
         self.nic.set_time_us(at_us);
-        self.nic.send(port, frame);
-        self.nic.run_until_idle(200_000)?;
+        for (port, f) in frames {
+            self.nic.send(*port, f);
+        }
+        self.nic
+            .run_until_idle(200_000 + 1_000 * frames.len() as u64)?;
         let statuses = self.nic.take_statuses();
-        let frames = self.nic.take_frames();
-        let [st] = statuses.as_slice() else {
+        let out = self.nic.take_frames();
+        if statuses.len() != frames.len() {
             return Err(RtlError::Output(format!(
-                "{} verdicts for one packet",
-                statuses.len()
+                "{} verdicts for {} packets",
+                statuses.len(),
+                frames.len()
             )));
-        };
+        }
+        let mut out = out.into_iter();
+        let v = statuses
+            .iter()
+            .map(|st| self.outcome(st, &mut out))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(f) = out.next() {
+            return Err(RtlError::Output(format!(
+                "a frame without a verdict left port {}",
+                f.port
+            )));
+        }
+        Ok(v)
+    }
+
+    /// The outcome of one verdict record, taking its frame (if any) from `frames`.
+    fn outcome(
+        &self,
+        st: &ztnic_rtl_sim::Status,
+        frames: &mut impl Iterator<Item = ztnic_rtl_sim::Frame>,
+    ) -> Result<Outcome, RtlError> {
         let ct_state = st.ct_state.map(|b| CtState {
             new: b & 1 != 0,
             est: b & 2 != 0,
@@ -555,58 +592,50 @@ impl RtlTarget {
             inv: b & 16 != 0,
             trk: b & 32 != 0,
         });
-        let verdict =
-            match u32::from(st.verdict) {
-                regmap::verdict_enum::DROP => {
-                    if !frames.is_empty() {
-                        return Err(RtlError::Output(format!(
-                            "a dropped packet left {} frames",
-                            frames.len()
-                        )));
-                    }
-                    Verdict::Drop(DropReason::from_code(st.reason).ok_or_else(|| {
-                        RtlError::Output(format!("unknown drop code {}", st.reason))
-                    })?)
+        let verdict = match u32::from(st.verdict) {
+            regmap::verdict_enum::DROP => Verdict::Drop(
+                DropReason::from_code(st.reason)
+                    .ok_or_else(|| RtlError::Output(format!("unknown drop code {}", st.reason)))?,
+            ),
+            regmap::verdict_enum::PUNT => {
+                let f = frames
+                    .next()
+                    .ok_or_else(|| RtlError::Output("a punt left no frame".into()))?;
+                if f.port != self.config.cpu_port || f.data.len() < 4 {
+                    return Err(RtlError::Output(format!(
+                        "punt on port {} of {} bytes",
+                        f.port,
+                        f.data.len()
+                    )));
                 }
-                regmap::verdict_enum::PUNT => {
-                    let [f] = frames.as_slice() else {
-                        return Err(RtlError::Output(format!(
-                            "{} frames for one punt",
-                            frames.len()
-                        )));
-                    };
-                    if f.port != self.config.cpu_port || f.data.len() < 4 {
-                        return Err(RtlError::Output(format!(
-                            "punt on port {} of {} bytes",
-                            f.port,
-                            f.data.len()
-                        )));
-                    }
-                    if f.data[2] != st.reason {
-                        return Err(RtlError::Output(
-                            "packet_in reason differs from the verdict".into(),
-                        ));
-                    }
-                    Verdict::Punt {
-                        reason: PuntReason::from_code(st.reason).ok_or_else(|| {
-                            RtlError::Output(format!("unknown punt code {}", st.reason))
-                        })?,
-                        frame: f.data[4..].to_vec(),
-                    }
+                if f.data[2] != st.reason {
+                    return Err(RtlError::Output(
+                        "packet_in reason differs from the verdict".into(),
+                    ));
                 }
-                _ => {
-                    let [f] = frames.as_slice() else {
-                        return Err(RtlError::Output(format!(
-                            "{} frames for one forward",
-                            frames.len()
-                        )));
-                    };
-                    Verdict::Forward {
-                        port: f.port,
-                        frame: f.data.clone(),
-                    }
+                Verdict::Punt {
+                    reason: PuntReason::from_code(st.reason).ok_or_else(|| {
+                        RtlError::Output(format!("unknown punt code {}", st.reason))
+                    })?,
+                    frame: f.data[4..].to_vec(),
                 }
-            };
+            }
+            _ => {
+                let f = frames
+                    .next()
+                    .ok_or_else(|| RtlError::Output("a forward left no frame".into()))?;
+                if f.port != st.port {
+                    return Err(RtlError::Output(format!(
+                        "frame on port {} for a verdict to port {}",
+                        f.port, st.port
+                    )));
+                }
+                Verdict::Forward {
+                    port: f.port,
+                    frame: f.data,
+                }
+            }
+        };
         Ok(Outcome {
             verdict,
             ct_state,
@@ -736,6 +765,40 @@ pub fn udp_frame(len: usize, src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16)
     for (i, b) in f[42..].iter_mut().enumerate() {
         *b = i as u8;
     }
+    f
+}
+
+/// A minimum-size (60-byte) IPv4/TCP segment without payload.
+#[allow(clippy::too_many_arguments)]
+pub fn tcp_frame(
+    src: [u8; 4],
+    dst: [u8; 4],
+    sport: u16,
+    dport: u16,
+    flags: u8,
+    seq: u32,
+    ack: u32,
+    win: u16,
+) -> Vec<u8> {
+    let mut f = vec![0u8; 60];
+    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, 0xaa]);
+    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 0xbb]);
+    f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+    f[14] = 0x45;
+    f[16..18].copy_from_slice(&40u16.to_be_bytes());
+    f[22] = 64;
+    f[23] = 6;
+    f[26..30].copy_from_slice(&src);
+    f[30..34].copy_from_slice(&dst);
+    let csum = !ztnic_model::parse::ipv4_checksum_fold(&f[14..34]);
+    f[24..26].copy_from_slice(&csum.to_be_bytes());
+    f[34..36].copy_from_slice(&sport.to_be_bytes());
+    f[36..38].copy_from_slice(&dport.to_be_bytes());
+    f[38..42].copy_from_slice(&seq.to_be_bytes());
+    f[42..46].copy_from_slice(&ack.to_be_bytes());
+    f[46] = 0x50;
+    f[47] = flags;
+    f[48..50].copy_from_slice(&win.to_be_bytes());
     f
 }
 
