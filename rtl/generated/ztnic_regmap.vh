@@ -17,7 +17,7 @@ localparam [15:0] REG_ID_VPORT_CTX_LOG2 = 16'h18; // ro log2 of vport_ctx bucket
 localparam [15:0] REG_ID_LOCAL_EP_LOG2 = 16'h1c; // ro log2 of local_ep buckets per way (LOCAL_EP_LOG2).
 localparam [15:0] REG_ID_CTX_EPOCH_LOG2 = 16'h20; // ro log2 of ctx_epoch buckets per way (CTX_EPOCH_LOG2).
 localparam [15:0] REG_ID_REMOTE_EP_ENTRIES = 16'h24; // ro Number of remote_ep LPM entries (REMOTE_EP_N).
-localparam [15:0] REG_ID_POLICY_LOG2 = 16'h28; // ro log2 of policy key buckets per way (POLICY_LOG2).
+localparam [15:0] REG_ID_POLICY_LOG2 = 16'h28; // ro log2 of policy key buckets per way of each of the 8 key variants (POLICY_LOG2).
 localparam [15:0] REG_ID_POLICY_RULES_PER_KEY = 16'h2c; // ro Rules held by one policy key entry.
 localparam [15:0] REG_ID_CT_LOG2_MAX = 16'h30; // ro log2 of the largest ct_buckets (CT_LOG2_MAX).
 localparam [15:0] REG_ID_CT_OVERFLOW_LOG2 = 16'h34; // ro log2 of ct_overflow buckets per way (CT_OVF_LOG2).
@@ -253,7 +253,7 @@ localparam integer L_REMOTE_EP_VTEP_W = 32;
 localparam integer L_REMOTE_EP_CTX_LSB = 171;
 localparam integer L_REMOTE_EP_CTX_W = 24;
 
-// layout policy: Table policy (exact on the decomposed key, then port ranges within the hit). Key bytes: flags (bit0 src any, bit1 dst any, bit2 proto any), src ctx BE24, dst ctx BE24, proto; bucket = crc32(key8) mod buckets; fields of an `any` part are 0.
+// layout policy: Table policy (exact on the decomposed key, then port ranges within the hit). Key bytes: flags (bit0 src any, bit1 dst any, bit2 proto any), src ctx BE24, dst ctx BE24, proto; fields of an `any` part are 0. The 8 key variants (flags values) have their own RAMs, looked up in parallel: index = (flags * 4 + way) * 2^POLICY_LOG2 + bucket, bucket = crc32(key8) mod 2^POLICY_LOG2.
 localparam integer L_POLICY_W = 457;
 localparam integer L_POLICY_VALID_LSB = 0;
 localparam integer L_POLICY_VALID_W = 1;

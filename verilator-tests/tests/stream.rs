@@ -27,9 +27,9 @@ fn packet_out_frames_of_every_size_leave_unchanged_under_idle_and_backpressure()
     let mut t = rtl_with(&world_udp_setup());
     let mut rng = Rng::new(7);
     let mut rng2 = Rng::new(11);
-    t.nic
+    t.nic()
         .set_input_idle(Some(Box::new(move || rng.chance(1, 4))));
-    t.nic
+    t.nic()
         .set_output_stall(Some(Box::new(move || rng2.chance(1, 3))));
     for len in sweep_sizes() {
         let mut f = vec![0u8, 0, 0, 0];
@@ -56,7 +56,7 @@ fn udp_frames_of_every_size_match_the_model_under_backpressure() {
         model.apply(op).expect("model op");
     }
     let mut rng = Rng::new(3);
-    t.nic
+    t.nic()
         .set_output_stall(Some(Box::new(move || rng.chance(1, 2))));
     for (i, len) in sweep_sizes().into_iter().enumerate() {
         let f = udp_frame(len, [10, 0, 0, 1], [8, 8, 8, 8], 1000 + i as u16, 53);
@@ -74,23 +74,23 @@ fn udp_frames_of_every_size_match_the_model_under_backpressure() {
 fn back_to_back_burst_loses_no_beat_and_keeps_order() {
     let mut t = rtl_with(&world_udp_setup());
     let mut rng = Rng::new(5);
-    t.nic
+    t.nic()
         .set_output_stall(Some(Box::new(move || rng.chance(1, 3))));
     let mut sent = Vec::new();
     for (i, &len) in SIZES.iter().cycle().take(60).enumerate() {
         let mut f = vec![0u8, 0, 0, 0];
         f.extend((0..len).map(|j| (i + j) as u8));
-        t.nic.send(255, &f);
+        t.nic().send(255, &f);
         sent.push(f[4..].to_vec());
     }
-    t.nic.run_until_idle(2_000_000).expect("drains");
-    let frames = t.nic.take_frames();
+    t.nic().run_until_idle(2_000_000).expect("drains");
+    let frames = t.nic().take_frames();
     assert_eq!(frames.len(), sent.len());
     for (got, want) in frames.iter().zip(&sent) {
         assert_eq!(&got.data, want);
         assert_eq!(got.port, 0);
     }
-    let (beats_in, beats_out) = t.nic.beats();
+    let (beats_in, beats_out) = t.nic().beats();
     assert!(beats_in >= beats_out, "no beat appears from nowhere");
 }
 

@@ -31,7 +31,7 @@ fn random_ctx_epoch_inserts_and_deletes_match_a_map() {
     let mut found = HashMap::new();
     for slot in 0..(4u32 << log2) {
         let w = t
-            .nic
+            .nic()
             .table_read(table_enum::CTX_EPOCH, slot, 2)
             .expect("read");
         let b = Bits::from_words(&w);
@@ -81,7 +81,7 @@ fn out_of_range_table_index_is_an_error_not_a_write() {
     let mut t = RtlTarget::new().expect("model");
     let log2 = t.geometry().ctx_epoch_log2;
     let err = t
-        .nic
+        .nic()
         .table_write(table_enum::CTX_EPOCH, 4 << log2, &[1])
         .expect_err("out of range");
     assert_eq!(
@@ -91,7 +91,10 @@ fn out_of_range_table_index_is_an_error_not_a_write() {
             index: 4 << log2
         }
     );
-    let err = t.nic.table_write(200, 0, &[1]).expect_err("unknown table");
+    let err = t
+        .nic()
+        .table_write(200, 0, &[1])
+        .expect_err("unknown table");
     assert!(matches!(err, SimError::Table { table: 200, .. }));
 }
 
@@ -101,8 +104,8 @@ fn register_blocks_chain_from_address_zero() {
     let mut addr = 0u32;
     let mut types = Vec::new();
     for _ in 0..16 {
-        types.push(t.nic.read(addr).expect("type"));
-        addr = t.nic.read(addr + 8).expect("next");
+        types.push(t.nic().read(addr).expect("type"));
+        addr = t.nic().read(addr + 8).expect("next");
         if addr == 0 {
             break;
         }

@@ -55,10 +55,10 @@ fn burst(
     at: u64,
     frames: &[(u16, Vec<u8>)],
 ) -> (u64, u64, usize, Vec<Outcome>) {
-    rtl.nic.record_input_beats(true);
+    rtl.nic().record_input_beats(true);
     let out = rtl.send_burst(at, frames).expect("burst");
-    let beats = rtl.nic.input_beat_cycles().to_vec();
-    rtl.nic.record_input_beats(false);
+    let beats = rtl.nic().input_beat_cycles().to_vec();
+    rtl.nic().record_input_beats(false);
     let first = *beats.first().expect("beats");
     let last = *beats.last().expect("beats");
     (first, last, beats.len(), out)

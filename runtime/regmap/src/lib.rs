@@ -699,7 +699,7 @@ pub fn outputs(map: &RegMap) -> Vec<Output> {
             content: map.verilog(),
         },
         Output {
-            path: "runtime/rtl-sim/src/regmap.rs",
+            path: "runtime/fpga/src/regmap.rs",
             content: map.rust(),
         },
         Output {

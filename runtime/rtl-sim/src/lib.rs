@@ -15,13 +15,14 @@
 //! assert_eq!(nic.read(regmap::id::BASE).unwrap(), regmap::id::TYPE);
 //! ```
 
-#[rustfmt::skip]
-pub mod regmap;
+/// The register map constants (generated; they live in `ztnic-fpga`).
+pub use ztnic_fpga::regmap;
 
 mod ffi;
 mod nic;
 
-pub use nic::{Bits, Event, Frame, Nic, Pattern, SimError, Status};
+pub use nic::{Frame, Nic, Pattern, SimError, Status};
+pub use ztnic_fpga::{Bits, Event};
 
 /// Bytes per AXI4-Stream beat of the Verilated model (DATA_W = 512).
 pub const BEAT_BYTES: usize = 64;

@@ -3,8 +3,9 @@
 
 use std::collections::VecDeque;
 
-use crate::regmap::{events, layout, table_cmd_enum, tables};
+use crate::regmap::{events, table_cmd_enum, tables};
 use crate::{BEAT_BYTES, Inputs, Outputs, Sim};
+use ztnic_fpga::{Event, RegisterAccess};
 
 /// Errors of driving the model.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -41,18 +42,6 @@ pub struct Status {
     pub cycles: u16,
     /// Simulation clock of the verdict.
     pub at_cycle: u64,
-}
-
-/// An event FIFO record (`regmap::layout::event`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Event {
-    pub kind: u8,
-    pub reason: u8,
-    pub port: u16,
-    pub ctx: u32,
-    pub epoch: u8,
-    pub hash: u32,
-    pub time: u32,
 }
 
 struct Beat {
@@ -384,103 +373,19 @@ impl Nic {
             *x = self.read(events::DATA + 4 * i as u32)?;
         }
         self.write(events::POP, 1)?;
-        let bits = Bits::from_words(&w);
-        use layout::event as e;
-        Ok(Some(Event {
-            kind: bits.get(e::KIND) as u8,
-            reason: bits.get(e::REASON) as u8,
-            port: bits.get(e::PORT) as u16,
-            ctx: bits.get(e::CTX) as u32,
-            epoch: bits.get(e::EPOCH) as u8,
-            hash: bits.get(e::HASH) as u32,
-            time: bits.get(e::TIME) as u32,
-        }))
+        Ok(Some(Event::from_words(&w)))
     }
 }
 
-/// A little-endian bit vector for building and reading entry layouts.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Bits(Vec<u32>);
+/// The Verilated NIC as the register space of the FPGA driver (`ztnic-fpga`).
+impl RegisterAccess for Nic {
+    type Error = SimError;
 
-impl Bits {
-    /// `n` zero bits (rounded up to words).
-    pub fn zero(n: u32) -> Bits {
-        Bits(vec![0; n.div_ceil(32) as usize])
+    fn read32(&mut self, addr: u32) -> Result<u32, SimError> {
+        self.read(addr)
     }
 
-    pub fn from_words(w: &[u32]) -> Bits {
-        Bits(w.to_vec())
-    }
-
-    pub fn words(&self) -> &[u32] {
-        &self.0
-    }
-
-    fn bit(&self, i: u32) -> bool {
-        self.0
-            .get((i / 32) as usize)
-            .is_some_and(|w| (w >> (i % 32)) & 1 != 0)
-    }
-
-    fn set_bit(&mut self, i: u32, v: bool) {
-        let idx = (i / 32) as usize;
-        if idx >= self.0.len() {
-            self.0.resize(idx + 1, 0);
-        }
-        if v {
-            self.0[idx] |= 1 << (i % 32);
-        } else {
-            self.0[idx] &= !(1 << (i % 32));
-        }
-    }
-
-    /// Sets a field of up to 128 bits.
-    pub fn set(&mut self, f: crate::regmap::Field, v: u128) {
-        for b in 0..f.width.min(128) {
-            self.set_bit(f.lsb + b, (v >> b) & 1 != 0);
-        }
-    }
-
-    /// Sets a field at `base + f.lsb` (array elements).
-    pub fn set_at(&mut self, base: u32, f: crate::regmap::Field, v: u128) {
-        self.set(
-            crate::regmap::Field {
-                lsb: base + f.lsb,
-                width: f.width,
-            },
-            v,
-        );
-    }
-
-    /// Reads a field of up to 128 bits.
-    pub fn get(&self, f: crate::regmap::Field) -> u128 {
-        (0..f.width.min(128)).fold(0u128, |acc, b| acc | (u128::from(self.bit(f.lsb + b)) << b))
-    }
-
-    /// Sets a wide field from big-endian bytes (the conntrack key).
-    pub fn set_bytes_be(&mut self, f: crate::regmap::Field, bytes: &[u8]) {
-        let n = bytes.len() as u32;
-        for (i, byte) in bytes.iter().enumerate() {
-            for b in 0..8 {
-                let bit = (n - 1 - i as u32) * 8 + b;
-                if bit < f.width {
-                    self.set_bit(f.lsb + bit, (byte >> b) & 1 != 0);
-                }
-            }
-        }
-    }
-
-    /// Reads a wide field as big-endian bytes.
-    pub fn get_bytes_be(&self, f: crate::regmap::Field) -> Vec<u8> {
-        let n = f.width.div_ceil(8);
-        (0..n)
-            .map(|i| {
-                let base = (n - 1 - i) * 8;
-                (0..8).fold(0u8, |acc, b| {
-                    let bit = base + b;
-                    acc | (u8::from(bit < f.width && self.bit(f.lsb + bit)) << b)
-                })
-            })
-            .collect()
+    fn write32(&mut self, addr: u32, value: u32) -> Result<(), SimError> {
+        self.write(addr, value)
     }
 }

@@ -29,16 +29,16 @@ fn burst(
     port: u16,
     frame: &[u8],
 ) -> Result<(f64, f64, u64), RtlError> {
-    t.nic.record_input_beats(true);
-    let c0 = t.nic.cycles();
+    t.nic().record_input_beats(true);
+    let c0 = t.nic().cycles();
     for _ in 0..n {
-        t.nic.send(port, frame);
+        t.nic().send(port, frame);
     }
-    t.nic.run_until_idle(50_000_000)?;
-    let beats = t.nic.input_beat_cycles().to_vec();
-    t.nic.record_input_beats(false);
-    let statuses = t.nic.take_statuses();
-    t.nic.take_frames();
+    t.nic().run_until_idle(50_000_000)?;
+    let beats = t.nic().input_beat_cycles().to_vec();
+    t.nic().record_input_beats(false);
+    let statuses = t.nic().take_statuses();
+    t.nic().take_frames();
     let first = beats.first().copied().unwrap_or(c0);
     let last_in = beats.last().copied().unwrap_or(c0);
     let last_verdict = statuses.last().map_or(last_in, |s| s.at_cycle);
@@ -46,7 +46,7 @@ fn burst(
     Ok((
         n as f64 / span,
         beats.len() as f64 / span,
-        t.nic.cycles() - c0,
+        t.nic().cycles() - c0,
     ))
 }
 
@@ -89,16 +89,16 @@ fn main() -> Result<(), RtlError> {
         ("drop: unknown port", 9, f.clone()),
         ("drop: IPv4 truncated", 1, f[..30].to_vec()),
     ] {
-        t.nic.send(port, &frame);
-        t.nic.run_until_idle(1_000_000)?;
-        let s = t.nic.take_statuses();
-        t.nic.take_frames();
+        t.nic().send(port, &frame);
+        t.nic().run_until_idle(1_000_000)?;
+        let s = t.nic().take_statuses();
+        t.nic().take_frames();
         println!(
             "  {what:<42} {:>4} clocks",
             s.first().map_or(0, |s| s.cycles)
         );
     }
-    total_cycles += t.nic.cycles();
+    total_cycles += t.nic().cycles();
 
     println!("\n== conntrack load factor at the first insert failure (assured UDP flows) ==");
     for log2 in [6u32, 8, 10] {
@@ -145,7 +145,7 @@ fn main() -> Result<(), RtlError> {
                 break;
             }
         }
-        total_cycles += t.nic.cycles();
+        total_cycles += t.nic().cycles();
         println!(
             "  ct_buckets {buckets:>5} ({slots:>5} slots): {flows:>5} flows admitted, load factor {:.3}",
             flows as f64 / slots as f64

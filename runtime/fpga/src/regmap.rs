@@ -33,7 +33,7 @@ pub mod id {
     pub const CTX_EPOCH_LOG2: u32 = 0x0020;
     /// Number of remote_ep LPM entries (REMOTE_EP_N). (ro)
     pub const REMOTE_EP_ENTRIES: u32 = 0x0024;
-    /// log2 of policy key buckets per way (POLICY_LOG2). (ro)
+    /// log2 of policy key buckets per way of each of the 8 key variants (POLICY_LOG2). (ro)
     pub const POLICY_LOG2: u32 = 0x0028;
     /// Rules held by one policy key entry. (ro)
     pub const POLICY_RULES_PER_KEY: u32 = 0x002c;
@@ -299,7 +299,7 @@ pub mod layout {
         pub const CTX: Field = Field { lsb: 171, width: 24 };
     }
 
-    /// Table policy (exact on the decomposed key, then port ranges within the hit). Key bytes: flags (bit0 src any, bit1 dst any, bit2 proto any), src ctx BE24, dst ctx BE24, proto; bucket = crc32(key8) mod buckets; fields of an `any` part are 0.
+    /// Table policy (exact on the decomposed key, then port ranges within the hit). Key bytes: flags (bit0 src any, bit1 dst any, bit2 proto any), src ctx BE24, dst ctx BE24, proto; fields of an `any` part are 0. The 8 key variants (flags values) have their own RAMs, looked up in parallel: index = (flags * 4 + way) * 2^POLICY_LOG2 + bucket, bucket = crc32(key8) mod 2^POLICY_LOG2.
     pub mod policy {
         use super::Field;
         pub const WIDTH: u32 = 457;
