@@ -53,6 +53,9 @@ module ztnic_egress #(
 
 localparam B = KEEP_W;
 localparam CW = $clog2(2 * B + 1);
+/* verilator lint_off WIDTH */
+localparam [16:0] B17 = B;
+/* verilator lint_on WIDTH */
 
 initial begin
     if (DATA_W < 64 || DATA_W > 512 || (DATA_W & (DATA_W - 1)) != 0) begin
@@ -80,14 +83,16 @@ reg [15:0] cur_end_reg = 0, cur_end_next;
 reg [15:0] cur_words_reg = 0, cur_words_next;
 reg [15:0] widx_reg = 0, widx_next;
 reg [6:0] pofs_reg = 0, pofs_next;
+reg started_reg = 1'b0, started_next;         // a chunk of this frame has been offered
+reg [16:0] total_reg = 0, total_next;         // bytes this frame sends (prefix + frame part)
 
 // chunk offered to stage 2
 reg [DATA_W-1:0] chunk;
 reg [CW-1:0] chunk_cnt;
-reg chunk_last;
 reg chunk_valid;
 reg chunk_is_word;
 wire chunk_ready;
+wire chunk_first = !started_reg;
 
 reg desc_take;
 reg word_pop;
@@ -99,7 +104,6 @@ reg [31:0] lo, hi, rem;
 always @* begin
     chunk = {DATA_W{1'b0}};
     chunk_cnt = 0;
-    chunk_last = 1'b0;
     chunk_valid = 1'b0;
     chunk_is_word = 1'b0;
     lo = 0;
@@ -124,7 +128,6 @@ always @* begin
         chunk = data_rd >> (8 * lo);
         rem = hi - lo;
         chunk_cnt = (hi > lo) ? rem[CW-1:0] : {CW{1'b0}};
-        chunk_last = widx_reg + 16'd1 == cur_words_reg;
         chunk_valid = !cur_drop_reg;
     end
 end
@@ -154,6 +157,8 @@ always @* begin
     cur_words_next = cur_words_reg;
     widx_next = widx_reg;
     pofs_next = pofs_reg;
+    started_next = started_reg || chunk_fire;
+    total_next = total_reg;
     desc_take = 1'b0;
     word_pop = 1'b0;
 
@@ -180,6 +185,8 @@ always @* begin
         cur_words_next = desc_words;
         widx_next = 0;
         pofs_next = 0;
+        started_next = 1'b0;
+        total_next = {10'd0, desc_plen} + ((desc_end > desc_skip) ? {1'b0, desc_end - desc_skip} : 17'd0);
     end
 end
 
@@ -187,22 +194,25 @@ assign desc_ready = desc_take;
 assign data_rd_ready = word_pop;
 
 // ---- stage 2: gearbox ----
+// Holds the bytes of one frame at a time; `rem` counts the frame's bytes not sent yet,
+// so the beat that carries tlast is known without waiting for a following chunk and a
+// frame's first beat leaves as soon as it is full.
 reg [2*DATA_W-1:0] acc_reg = 0, acc_next;
 reg [CW-1:0] cnt_reg = 0, cnt_next;
-reg last_reg = 1'b0, last_next;
+reg [16:0] rem_reg = 0, rem_next;
 reg [USER_W-1:0] port_reg = 0, port_next;
 
-// a full beat leaves only once a byte after it is known to exist (or the frame has
-// ended), so the beat that carries tlast is never sent early without it
-wire out_valid = (cnt_reg > B[CW-1:0]) || (last_reg && cnt_reg != 0);
-wire out_last = last_reg && cnt_reg <= B[CW-1:0];
+wire [16:0] cnt17 = {{(17-CW){1'b0}}, cnt_reg};
+wire out_valid = (cnt_reg >= B[CW-1:0]) || (cnt_reg != 0 && cnt17 == rem_reg);
+wire out_last = cnt17 == rem_reg && rem_reg <= B17;
 wire out_fire = out_valid && m_axis_tready;
+wire [CW-1:0] out_cnt = (cnt_reg > B[CW-1:0]) ? B[CW-1:0] : cnt_reg;
 
 reg [KEEP_W-1:0] keep;
 integer k;
 always @* begin
     for (k = 0; k < KEEP_W; k = k + 1) begin
-        keep[k] = k < cnt_reg;
+        keep[k] = k < out_cnt;
     end
 end
 
@@ -214,12 +224,13 @@ assign m_axis_tuser = port_reg;
 assign frame_done = out_fire && out_last;
 
 // state after this clock's output beat
-wire [CW-1:0] cnt_after = out_fire ? (out_last ? {CW{1'b0}} : cnt_reg - B[CW-1:0]) : cnt_reg;
+wire [CW-1:0] cnt_after = out_fire ? cnt_reg - out_cnt : cnt_reg;
+wire [16:0] rem_after = out_fire ? rem_reg - {{(17-CW){1'b0}}, out_cnt} : rem_reg;
 wire [2*DATA_W-1:0] acc_after = out_fire ? (acc_reg >> DATA_W) : acc_reg;
-wire last_after = out_fire && out_last ? 1'b0 : last_reg;
 
-// a chunk joins the gearbox if it fits and does not mix two frames
-assign chunk_ready = !last_after && ({{(32-CW){1'b0}}, cnt_after} + {{(32-CW){1'b0}}, chunk_cnt} <= 2 * B);
+// a chunk joins if it fits; a frame's first chunk only once the previous frame is out
+assign chunk_ready = (!chunk_first || rem_after == 0)
+    && ({{(32-CW){1'b0}}, cnt_after} + {{(32-CW){1'b0}}, chunk_cnt} <= 2 * B);
 
 reg [2*DATA_W-1:0] chunk_masked;
 integer m;
@@ -235,16 +246,14 @@ end
 always @* begin
     acc_next = acc_after;
     cnt_next = cnt_after;
-    last_next = last_after;
+    rem_next = rem_after;
     port_next = port_reg;
     if (chunk_fire) begin
         acc_next = acc_after | (chunk_masked << (8 * cnt_after));
         cnt_next = cnt_after + chunk_cnt;
-        last_next = chunk_last;
         port_next = cur_port_reg;
-        if (chunk_last && cnt_after + chunk_cnt == 0) begin
-            // nothing left of this frame to send
-            last_next = 1'b0;
+        if (chunk_first) begin
+            rem_next = total_reg;
         end
     end
 end
@@ -260,14 +269,16 @@ always @(posedge clk) begin
     cur_words_reg <= cur_words_next;
     widx_reg <= widx_next;
     pofs_reg <= pofs_next;
+    started_reg <= started_next;
+    total_reg <= total_next;
     acc_reg <= acc_next;
     cnt_reg <= cnt_next;
-    last_reg <= last_next;
+    rem_reg <= rem_next;
     port_reg <= port_next;
     if (rst) begin
         cur_valid_reg <= 1'b0;
         cnt_reg <= 0;
-        last_reg <= 1'b0;
+        rem_reg <= 0;
     end
 end
 

@@ -125,7 +125,7 @@ fn bursts_of_every_frame_size_are_accepted_one_beat_per_clock() {
         .into_iter()
         .enumerate()
     {
-        let frames: Vec<(u16, Vec<u8>)> = (0..40u16)
+        let frames: Vec<(u16, Vec<u8>)> = (0..400u16)
             .map(|i| {
                 (
                     1,
@@ -134,7 +134,7 @@ fn bursts_of_every_frame_size_are_accepted_one_beat_per_clock() {
             })
             .collect();
         let (first, last, beats, got) = burst(&mut rtl, 1, &frames);
-        assert_eq!(beats, 40 * len.div_ceil(64));
+        assert_eq!(beats, 400 * len.div_ceil(64));
         assert_no_input_stall(first, last, beats, &format!("{len}-byte frames"));
         assert!(
             got.iter()
