@@ -8,4 +8,5 @@ pub mod nanomsg;
 pub mod p4c;
 pub mod reasons;
 pub mod switch;
+pub mod target;
 pub mod tools;

@@ -120,6 +120,11 @@ impl Switch {
         self.dir.path().join("trace")
     }
 
+    /// The process id of the switch.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The switch's private directory.
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -131,7 +136,7 @@ impl Switch {
         format!("{}{}", read("switch.log"), read("switch.err"))
     }
 
-    /// Stops the switch and waits for it.
+    /// Stops the switch, waits for it and removes its directory.
     pub fn stop(mut self) {
         self.kill();
     }
