@@ -1252,13 +1252,16 @@ reg [3:0] tnext, st24;
 reg [2:0] outcome;
 reg go_new, fr24;
 reg [1:0] fw24, iw;
-reg [L_CONNTRACK_W-1:0] ne, ins;
+reg [L_CONNTRACK_W-1:0] ne, ins, upd_d;
+reg del24, upd24, ins24;
 reg [7:0] why24;
 always @* begin
     p24 = p23_reg;
     k24 = p23_reg[F_KIND +: 3];
-    dp_we = 0;
-    dp_wd = 0;
+    del24 = 1'b0;
+    upd24 = 1'b0;
+    ins24 = 1'b0;
+    upd_d = 0;
     go_new = 1'b0;
     fr24 = ct_free;
     fw24 = ct_fway;
@@ -1286,7 +1289,7 @@ always @* begin
             p24[F_RULEV] = ct_view_orig ? p23_reg[F_PFV] : p23_reg[F_PRV];
             p24[F_RULE +: 32] = ct_view_orig ? p23_reg[F_PFID +: 32] : p23_reg[F_PRID +: 32];
             p24[F_RSLOT +: 16] = ct_view_orig ? p23_reg[F_PFSLOT +: 16] : p23_reg[F_PRSLOT +: 16];
-            dp_we[ct_hway] = 1'b1;
+            del24 = 1'b1;
             p24[F_CTS +: 6] = ct_bits(!ct_he[L_CONNTRACK_REPLIED_LSB] && !ct_reply, ct_he[L_CONNTRACK_REPLIED_LSB],
                                       1'b0, ct_reply, 1'b0);
             why24 = p24[F_RULEV] ? DROP_POLICY_DENY : DROP_POLICY_DEFAULT_DENY;
@@ -1333,15 +1336,15 @@ always @* begin
                 3'd1: begin
                     // invalid: only a re-check's generation update is kept
                     if (ct_rechk) begin
-                        dp_we[ct_hway] = 1'b1;
-                        dp_wd[ct_hway*L_CONNTRACK_W +: L_CONNTRACK_W] = ent;
+                        upd24 = 1'b1;
+                        upd_d = ent;
                     end
                     p24[F_CTS +: 6] = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
                     p24 = verdict(p24, 1'b0, DROP_CT_INVALID);
                 end
                 3'd2: begin
                     // a SYN reopening TIME_WAIT / CLOSE: delete, then as a new connection
-                    dp_we[ct_hway] = 1'b1;
+                    del24 = 1'b1;
                     if (!fr24 || ct_hway < fw24) begin
                         fr24 = 1'b1;
                         fw24 = ct_hway;
@@ -1350,8 +1353,8 @@ always @* begin
                 end
                 default: begin
                     if (outcome == 3'd4 || ct_rechk) begin
-                        dp_we[ct_hway] = 1'b1;
-                        dp_wd[ct_hway*L_CONNTRACK_W +: L_CONNTRACK_W] = ne;
+                        upd24 = 1'b1;
+                        upd_d = ne;
                     end
                     p24[F_CTS +: 6] = ct_bits(!ne[L_CONNTRACK_REPLIED_LSB] && !ct_reply, ne[L_CONNTRACK_REPLIED_LSB],
                                               1'b0, ct_reply, 1'b0);
@@ -1401,8 +1404,7 @@ always @* begin
                 if (!(p23_reg[F_PFV] && p23_reg[F_PFA])) begin
                     p24 = verdict(p24, 1'b0, p23_reg[F_PFV] ? DROP_POLICY_DENY : DROP_POLICY_DEFAULT_DENY);
                 end else if (fr24 || ct_evict) begin
-                    dp_we[iw] = 1'b1;
-                    dp_wd[iw*L_CONNTRACK_W +: L_CONNTRACK_W] = ins;
+                    ins24 = 1'b1;
                     p24[F_EVP] = 1'b1;
                     p24[F_EV +: 128] = event_rec(EVENT_KIND_CT_NEW[7:0], 8'd0, p23_reg[F_PORT +: 16],
                                                  p23_reg[F_SCTX +: 24], 8'd0, p23_reg[F_H32 +: 32], ts_us[31:0]);
@@ -1415,8 +1417,21 @@ always @* begin
             end
         end
     end
-    if (!adv) begin
-        dp_we = 0;
+end
+
+// the writes of the decide stage, way by way: a delete, an update of the hit entry,
+// an insert (an insert into the way just deleted replaces the delete)
+integer dw;
+always @* begin
+    for (dw = 0; dw < 4; dw = dw + 1) begin
+        dp_we[dw] = adv && (((del24 || upd24) && ct_hway == dw[1:0]) || (ins24 && iw == dw[1:0]));
+        if (ins24 && iw == dw[1:0]) begin
+            dp_wd[dw*L_CONNTRACK_W +: L_CONNTRACK_W] = ins;
+        end else if (upd24 && ct_hway == dw[1:0]) begin
+            dp_wd[dw*L_CONNTRACK_W +: L_CONNTRACK_W] = upd_d;
+        end else begin
+            dp_wd[dw*L_CONNTRACK_W +: L_CONNTRACK_W] = 0;
+        end
     end
 end
 
@@ -1664,18 +1679,26 @@ always @* begin
         end else if (!swchk_reg) begin
             // aging sweep: read one slot when the data plane leaves its way alone
             if (!dp_we[sw_way]) begin
-                ct_b_en[sw_way] = 1'b1;
-                ct_b_addr[sw_way*CT_ADDR_W +: CT_ADDR_W] = sweep_reg[CT_ADDR_W-1:0];
+                for (bw = 0; bw < 4; bw = bw + 1) begin
+                    if (sw_way == bw[1:0]) begin
+                        ct_b_en[bw] = 1'b1;
+                        ct_b_addr[bw*CT_ADDR_W +: CT_ADDR_W] = sweep_reg[CT_ADDR_W-1:0];
+                    end
+                end
                 swchk_next = 1'b1;
             end
         end else begin
             // ... and remove it the next clock if it expired (else retry the slot)
             if (!dp_we[sw_way] && !pkt_evt) begin
                 if (sweep_entry[L_CONNTRACK_VALID_LSB] && ct_expired(sweep_entry, ts_us, cfg_timeouts)) begin
-                    ct_b_en[sw_way] = 1'b1;
-                    ct_b_we[sw_way] = 1'b1;
-                    ct_b_addr[sw_way*CT_ADDR_W +: CT_ADDR_W] = sweep_reg[CT_ADDR_W-1:0];
-                    ct_b_wdata[sw_way*L_CONNTRACK_W +: L_CONNTRACK_W] = 0;
+                    for (bw = 0; bw < 4; bw = bw + 1) begin
+                        if (sw_way == bw[1:0]) begin
+                            ct_b_en[bw] = 1'b1;
+                            ct_b_we[bw] = 1'b1;
+                            ct_b_addr[bw*CT_ADDR_W +: CT_ADDR_W] = sweep_reg[CT_ADDR_W-1:0];
+                            ct_b_wdata[bw*L_CONNTRACK_W +: L_CONNTRACK_W] = 0;
+                        end
+                    end
                     evo_valid_next = 1'b1;
                     evo_next = event_rec(EVENT_KIND_CT_EXPIRED[7:0], 8'd0, 16'd0, 24'd0, 8'd0,
                                          sweep_entry[L_CONNTRACK_KEY_LSB +: 32], ts_us[31:0]);
@@ -1704,15 +1727,15 @@ always @* begin
             end
             TABLE_VPORT_CTX[7:0]: begin
                 if (!idx_ok(tbl_index, VPORT_CTX_LOG2, 4)) cerr_next = 1'b1;
-                else vpc_b_en[tbl_index[VPORT_CTX_LOG2 +: 2]] = 1'b1;
+                else vpc_b_en = 4'd1 << tbl_index[VPORT_CTX_LOG2 +: 2];
             end
             TABLE_LOCAL_EP[7:0]: begin
                 if (!idx_ok(tbl_index, LOCAL_EP_LOG2, 4)) cerr_next = 1'b1;
-                else lep_b_en[tbl_index[LOCAL_EP_LOG2 +: 2]] = 1'b1;
+                else lep_b_en = 4'd1 << tbl_index[LOCAL_EP_LOG2 +: 2];
             end
             TABLE_CTX_EPOCH[7:0]: begin
                 if (!idx_ok(tbl_index, CTX_EPOCH_LOG2, 4)) cerr_next = 1'b1;
-                else ce_b_en[tbl_index[CTX_EPOCH_LOG2 +: 2]] = 1'b1;
+                else ce_b_en = 4'd1 << tbl_index[CTX_EPOCH_LOG2 +: 2];
             end
             TABLE_REMOTE_EP[7:0]: begin
                 if (tbl_index >= REMOTE_EP_N) cerr_next = 1'b1;
@@ -1720,19 +1743,23 @@ always @* begin
             end
             TABLE_POLICY[7:0]: begin
                 if (!idx_ok(tbl_index, POLICY_LOG2, 32)) cerr_next = 1'b1;
-                else pol_b_en[{tbl_var, tbl_pway}] = 1'b1;
+                else pol_b_en = 32'd1 << {tbl_var, tbl_pway};
             end
             TABLE_CT_OVERFLOW[7:0]: begin
                 if (!idx_ok(tbl_index, CT_OVF_LOG2, 4)) cerr_next = 1'b1;
-                else ovf_b_en[tbl_index[CT_OVF_LOG2 +: 2]] = 1'b1;
+                else ovf_b_en = 4'd1 << tbl_index[CT_OVF_LOG2 +: 2];
             end
             TABLE_CONNTRACK[7:0]: begin
                 if (!idx_ok(tbl_index, CT_ADDR_W, 4)) cerr_next = 1'b1;
                 else begin
-                    ct_b_en[tbl_index[CT_ADDR_W +: 2]] = 1'b1;
-                    ct_b_we[tbl_index[CT_ADDR_W +: 2]] = tbl_write;
-                    ct_b_addr[tbl_index[CT_ADDR_W +: 2]*CT_ADDR_W +: CT_ADDR_W] = tbl_index[CT_ADDR_W-1:0];
-                    ct_b_wdata[tbl_index[CT_ADDR_W +: 2]*L_CONNTRACK_W +: L_CONNTRACK_W] = tbl_wdata[L_CONNTRACK_W-1:0];
+                    for (bw = 0; bw < 4; bw = bw + 1) begin
+                        if (tbl_index[CT_ADDR_W +: 2] == bw[1:0]) begin
+                            ct_b_en[bw] = 1'b1;
+                            ct_b_we[bw] = tbl_write;
+                            ct_b_addr[bw*CT_ADDR_W +: CT_ADDR_W] = tbl_index[CT_ADDR_W-1:0];
+                            ct_b_wdata[bw*L_CONNTRACK_W +: L_CONNTRACK_W] = tbl_wdata[L_CONNTRACK_W-1:0];
+                        end
+                    end
                 end
             end
             TABLE_CTX_COUNTER[7:0]: begin
