@@ -167,15 +167,6 @@ end
 // ---------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------
-function [PHV_W-1:0] verdict(input [PHV_W-1:0] p, input punt, input [7:0] why);
-    begin
-        verdict = p;
-        verdict[F_DONE] = 1'b1;
-        verdict[F_VK +: 2] = punt ? V_PUNT : V_DROP;
-        verdict[F_WHY +: 8] = why;
-    end
-endfunction
-
 function [5:0] ct_bits(input f_new, input f_est, input f_rel, input f_rpl, input f_inv);
     ct_bits = {1'b1, f_inv, f_rpl, f_rel, f_est, f_new};
 endfunction
@@ -364,45 +355,66 @@ wire [1:0] class_po = (po_port >> PORT_CLASS_LOG2) == 0 ? port_class[po_port[POR
 reg [PHV_W-1:0] p1_reg, p1;
 reg [HW-1:0] r1_reg, r1;
 reg [1:0] c0, c1;
+// the fields stage 1 decides; mode 1 shifts the header by the 4-byte packet_out header
+reg [10:0] s1_vd;
+reg [15:0] s1_port, s1_pre, s1_oport, s1_skip;
+reg [1:0] s1_cls;
+reg s1_shift;
 always @* begin
+    s1_vd = 0;
+    s1_port = hq_port;
+    s1_pre = 0;
+    s1_oport = 0;
+    s1_skip = 0;
+    s1_shift = 1'b0;
+    c0 = class_in;
+    c1 = class_po;
+    s1_cls = c0;
+    if (c0 == PORT_CLASS_NONE[1:0]) begin
+        s1_vd = vd(1'b0, DROP_UNKNOWN_PORT);
+    end else if (c0 == PORT_CLASS_CPU[1:0]) begin
+        if (hq_len < 4) begin
+            s1_vd = vd(1'b0, DROP_BAD_PACKET_OUT);
+        end else if (hq_hdr[16 +: 8] == 8'd0) begin
+            // mode 0: the rest of the packet out of `port` unchanged
+            s1_vd = {1'b1, V_FWD, 8'd0};
+            s1_oport = po_port;
+            s1_skip = 16'd4;
+        end else if (hq_hdr[16 +: 8] == 8'd1) begin
+            // mode 1: through the pipeline as if it arrived on `port`
+            s1_port = po_port;
+            s1_pre = 16'd4;
+            s1_skip = 16'd4;
+            s1_cls = c1;
+            s1_shift = 1'b1;
+            if (c1 == PORT_CLASS_NONE[1:0]) begin
+                s1_vd = vd(1'b0, DROP_UNKNOWN_PORT);
+            end else if (c1 == PORT_CLASS_CPU[1:0]) begin
+                s1_vd = vd(1'b0, DROP_BAD_PACKET_OUT);
+            end
+        end else begin
+            s1_vd = vd(1'b0, DROP_BAD_PACKET_OUT);
+        end
+    end
+end
+
+always @* begin
+    r1 = s1_shift ? hq_hdr >> 32 : hq_hdr;
     p1 = 0;
-    r1 = hq_hdr;
     p1[F_T0 +: 16] = clock_reg;
     p1[F_LEN +: 16] = hq_len;
     p1[F_BEATS +: 16] = hq_beats;
-    p1[F_PORT +: 16] = hq_port;
+    p1[F_PORT +: 16] = s1_port;
+    p1[F_PRE +: 16] = s1_pre;
+    p1[F_CLS +: 2] = s1_cls;
+    p1[F_DONE] = s1_vd[10];
+    p1[F_VK +: 2] = s1_vd[9:8];
+    p1[F_WHY +: 8] = s1_vd[7:0];
+    p1[F_OPORT +: 16] = s1_oport;
+    p1[F_SKIP +: 16] = s1_skip;
     p1[F_ENDP +: 16] = hq_len;
+    p1[F_OFF +: 16] = s1_pre;
     p1[F_LIM +: 16] = hq_len;
-    c0 = class_in;
-    c1 = class_po;
-    p1[F_CLS +: 2] = c0;
-    if (c0 == PORT_CLASS_NONE[1:0]) begin
-        p1 = verdict(p1, 1'b0, DROP_UNKNOWN_PORT);
-    end else if (c0 == PORT_CLASS_CPU[1:0]) begin
-        if (hq_len < 4) begin
-            p1 = verdict(p1, 1'b0, DROP_BAD_PACKET_OUT);
-        end else if (hq_hdr[16 +: 8] == 8'd0) begin
-            // mode 0: the rest of the packet out of `port` unchanged
-            p1[F_DONE] = 1'b1;
-            p1[F_OPORT +: 16] = {hq_hdr[7:0], hq_hdr[15:8]};
-            p1[F_SKIP +: 16] = 16'd4;
-        end else if (hq_hdr[16 +: 8] == 8'd1) begin
-            // mode 1: through the pipeline as if it arrived on `port`
-            p1[F_PORT +: 16] = {hq_hdr[7:0], hq_hdr[15:8]};
-            p1[F_PRE +: 16] = 16'd4;
-            p1[F_OFF +: 16] = 16'd4;
-            p1[F_SKIP +: 16] = 16'd4;
-            p1[F_CLS +: 2] = c1;
-            r1 = hq_hdr >> 32;
-            if (c1 == PORT_CLASS_NONE[1:0]) begin
-                p1 = verdict(p1, 1'b0, DROP_UNKNOWN_PORT);
-            end else if (c1 == PORT_CLASS_CPU[1:0]) begin
-                p1 = verdict(p1, 1'b0, DROP_BAD_PACKET_OUT);
-            end
-        end else begin
-            p1 = verdict(p1, 1'b0, DROP_BAD_PACKET_OUT);
-        end
-    end
 end
 
 always @(posedge clk) begin
@@ -451,38 +463,61 @@ reg [HW-1:0] r8_reg, r8;
 /* verilator lint_on UNUSEDSIGNAL */
 wire [511:0] v7 = r7_reg[511:0];
 reg [15:0] t8, u8;
+// the fields stage 8 writes; the header consumed: 0 none, 1 IPv6 (40), 2 IPv4 (IHL words)
+reg [10:0] s8_vd;
+reg [127:0] s8_esrc, s8_edst;
+reg [7:0] s8_eproto;
+reg [1:0] s8_sh;
 always @* begin
-    p8 = p7_reg;
-    r8 = r7_reg;
+    s8_vd = {p7_reg[F_DONE], p7_reg[F_VK +: 2], p7_reg[F_WHY +: 8]};
+    s8_esrc = p7_reg[F_ESRC +: 128];
+    s8_edst = p7_reg[F_EDST +: 128];
+    s8_eproto = p7_reg[F_EPROTO +: 8];
+    s8_sh = 2'd0;
     t8 = p7_reg[F_L4E +: 16] - p7_reg[F_OFF +: 16];
     u8 = {10'd0, v7[3:0], 2'b00};
     if (!p7_reg[F_DONE] && p7_reg[F_KIND +: 3] == K_ICMP_ERR) begin
         if (p7_reg[F_V6]) begin
             if (t8 < 48) begin
-                p8 = verdict(p8, 1'b0, DROP_ICMP_TRUNCATED);
+                s8_vd = vd(1'b0, DROP_ICMP_TRUNCATED);
             end else if (v7[7:4] != 4'd6) begin
-                p8 = verdict(p8, 1'b0, DROP_ICMP_MALFORMED);
+                s8_vd = vd(1'b0, DROP_ICMP_MALFORMED);
             end else begin
-                p8[F_ESRC +: 128] = b128(v7, 8);
-                p8[F_EDST +: 128] = b128(v7, 24);
-                p8[F_EPROTO +: 8] = b8(v7, 6);
-                r8 = r7_reg >> (8 * 40);
+                s8_esrc = b128(v7, 8);
+                s8_edst = b128(v7, 24);
+                s8_eproto = b8(v7, 6);
+                s8_sh = 2'd1;
             end
         end else begin
             if (t8 == 0) begin
-                p8 = verdict(p8, 1'b0, DROP_ICMP_TRUNCATED);
+                s8_vd = vd(1'b0, DROP_ICMP_TRUNCATED);
             end else if (v7[7:4] != 4'd4 || u8 < 20) begin
-                p8 = verdict(p8, 1'b0, DROP_ICMP_MALFORMED);
+                s8_vd = vd(1'b0, DROP_ICMP_MALFORMED);
             end else if (t8 < u8 + 16'd8) begin
-                p8 = verdict(p8, 1'b0, DROP_ICMP_TRUNCATED);
+                s8_vd = vd(1'b0, DROP_ICMP_TRUNCATED);
             end else begin
-                p8[F_ESRC +: 128] = v4map(b32(v7, 12));
-                p8[F_EDST +: 128] = v4map(b32(v7, 16));
-                p8[F_EPROTO +: 8] = b8(v7, 9);
-                r8 = r7_reg >> {v7[3:0], 5'b00000};
+                s8_esrc = v4map(b32(v7, 12));
+                s8_edst = v4map(b32(v7, 16));
+                s8_eproto = b8(v7, 9);
+                s8_sh = 2'd2;
             end
         end
     end
+end
+
+always @* begin
+    case (s8_sh)
+        2'd1: r8 = r7_reg >> (8 * 40);
+        2'd2: r8 = r7_reg >> {v7[3:0], 5'b00000};
+        default: r8 = r7_reg;
+    endcase
+    p8 = p7_reg;
+    p8[F_DONE] = s8_vd[10];
+    p8[F_VK +: 2] = s8_vd[9:8];
+    p8[F_WHY +: 8] = s8_vd[7:0];
+    p8[F_ESRC +: 128] = s8_esrc;
+    p8[F_EDST +: 128] = s8_edst;
+    p8[F_EPROTO +: 8] = s8_eproto;
 end
 
 always @(posedge clk) begin
@@ -501,23 +536,31 @@ reg [PHV_W-1:0] p9_reg, p9;
 wire [511:0] v8 = r8_reg[511:0];
 /* verilator lint_on UNUSEDSIGNAL */
 reg [7:0] ep9;
+reg [15:0] s9_esp, s9_edp;
 always @* begin
-    p9 = p8_reg;
     ep9 = p8_reg[F_EPROTO +: 8];
+    s9_esp = p8_reg[F_ESP +: 16];
+    s9_edp = p8_reg[F_EDP +: 16];
     if (!p8_reg[F_DONE] && p8_reg[F_KIND +: 3] == K_ICMP_ERR) begin
-        p9[F_ESP +: 16] = 0;
-        p9[F_EDP +: 16] = 0;
+        s9_esp = 0;
+        s9_edp = 0;
         if (ep9 == 8'd6 || ep9 == 8'd17) begin
-            p9[F_ESP +: 16] = b16(v8, 0);
-            p9[F_EDP +: 16] = b16(v8, 2);
+            s9_esp = b16(v8, 0);
+            s9_edp = b16(v8, 2);
         end else if (ep9 == 8'd1 || ep9 == 8'd58) begin
             if ((p8_reg[F_V6] && (b8(v8, 0) == 128 || b8(v8, 0) == 129))
                     || (!p8_reg[F_V6] && (b8(v8, 0) == 8 || b8(v8, 0) == 0))) begin
-                p9[F_ESP +: 16] = b16(v8, 4);
-                p9[F_EDP +: 16] = b16(v8, 4);
+                s9_esp = b16(v8, 4);
+                s9_edp = b16(v8, 4);
             end
         end
     end
+end
+
+always @* begin
+    p9 = p8_reg;
+    p9[F_ESP +: 16] = s9_esp;
+    p9[F_EDP +: 16] = s9_edp;
 end
 
 always @(posedge clk) begin
@@ -699,49 +742,77 @@ end
 
 reg [PHV_W-1:0] p12_reg, p12;
 reg tagged12;
+// the fields classify writes
+reg [10:0] s12_vd;
+reg [23:0] s12_sctx, s12_dctx;
+reg [15:0] s12_zone, s12_ovport;
+reg [1:0] s12_act;
+reg [31:0] s12_vtep;
+reg s12_lepmiss;
 always @* begin
-    p12 = p11_reg;
+    s12_vd = {p11_reg[F_DONE], p11_reg[F_VK +: 2], p11_reg[F_WHY +: 8]};
+    s12_sctx = p11_reg[F_SCTX +: 24];
+    s12_dctx = p11_reg[F_DCTX +: 24];
+    s12_zone = p11_reg[F_ZONE +: 16];
+    s12_ovport = p11_reg[F_OVPORT +: 16];
+    s12_act = p11_reg[F_ACT +: 2];
+    s12_vtep = p11_reg[F_VTEP +: 32];
+    s12_lepmiss = p11_reg[F_LEPMISS];
     tagged12 = p11_reg[F_TUN +: 2] == TUN_GENEVE || p11_reg[F_TUN +: 2] == TUN_GBP;
     if (!p11_reg[F_DONE]) begin
         if (p11_reg[F_CLS +: 2] == PORT_CLASS_VPORT[1:0]) begin
             if (!vpc_hit) begin
-                p12 = verdict(p12, 1'b0, DROP_SPOOFED_SOURCE);
+                s12_vd = vd(1'b0, DROP_SPOOFED_SOURCE);
             end else begin
-                p12[F_SCTX +: 24] = vpc_e[L_VPORT_CTX_CTX_LSB +: 24];
-                p12[F_ZONE +: 16] = vpc_e[L_VPORT_CTX_ZONE_LSB +: 16];
+                s12_sctx = vpc_e[L_VPORT_CTX_CTX_LSB +: 24];
+                s12_zone = vpc_e[L_VPORT_CTX_ZONE_LSB +: 16];
                 if (lep_hit) begin
-                    p12[F_DCTX +: 24] = lep_e[L_LOCAL_EP_CTX_LSB +: 24];
-                    p12[F_OVPORT +: 16] = lep_e[L_LOCAL_EP_VPORT_LSB +: 16];
-                    p12[F_ACT +: 2] = A_LOCAL;
+                    s12_dctx = lep_e[L_LOCAL_EP_CTX_LSB +: 24];
+                    s12_ovport = lep_e[L_LOCAL_EP_VPORT_LSB +: 16];
+                    s12_act = A_LOCAL;
                 end else if (p11_reg[F_REMHIT]) begin
-                    p12[F_VTEP +: 32] = p11_reg[F_REMVTEP +: 32];
+                    s12_vtep = p11_reg[F_REMVTEP +: 32];
                     case (p11_reg[F_REMKIND +: 2])
                         REMOTE_KIND_GENEVE[1:0]: begin
-                            p12[F_ACT +: 2] = A_GENEVE; p12[F_DCTX +: 24] = p11_reg[F_REMCTX +: 24];
+                            s12_act = A_GENEVE; s12_dctx = p11_reg[F_REMCTX +: 24];
                         end
                         REMOTE_KIND_VXLAN_GBP[1:0]: begin
-                            p12[F_ACT +: 2] = A_GBP; p12[F_DCTX +: 24] = p11_reg[F_REMCTX +: 24];
+                            s12_act = A_GBP; s12_dctx = p11_reg[F_REMCTX +: 24];
                         end
                         default: begin
-                            p12[F_ACT +: 2] = A_NATIVE; p12[F_DCTX +: 24] = 24'd2;
+                            s12_act = A_NATIVE; s12_dctx = 24'd2;
                         end
                     endcase
                 end else begin
-                    p12 = verdict(p12, 1'b0, DROP_NO_ROUTE);
+                    s12_vd = vd(1'b0, DROP_NO_ROUTE);
                 end
             end
         end else begin
-            p12[F_SCTX +: 24] = tagged12 ? p11_reg[F_TCTX +: 24] : 24'd2;
+            s12_sctx = tagged12 ? p11_reg[F_TCTX +: 24] : 24'd2;
             if (tagged12 && p11_reg[F_TCTX +: 24] == 0) begin
-                p12 = verdict(p12, 1'b0, DROP_TAG_CTX_ZERO);
+                s12_vd = vd(1'b0, DROP_TAG_CTX_ZERO);
             end
             // a local_ep miss is judged after the tag MAC (stage 22)
-            p12[F_LEPMISS] = !lep_hit;
-            p12[F_DCTX +: 24] = lep_e[L_LOCAL_EP_CTX_LSB +: 24];
-            p12[F_OVPORT +: 16] = lep_e[L_LOCAL_EP_VPORT_LSB +: 16];
-            p12[F_ZONE +: 16] = lep_e[L_LOCAL_EP_ZONE_LSB +: 16];
+            s12_lepmiss = !lep_hit;
+            s12_dctx = lep_e[L_LOCAL_EP_CTX_LSB +: 24];
+            s12_ovport = lep_e[L_LOCAL_EP_VPORT_LSB +: 16];
+            s12_zone = lep_e[L_LOCAL_EP_ZONE_LSB +: 16];
         end
     end
+end
+
+always @* begin
+    p12 = p11_reg;
+    p12[F_DONE] = s12_vd[10];
+    p12[F_VK +: 2] = s12_vd[9:8];
+    p12[F_WHY +: 8] = s12_vd[7:0];
+    p12[F_SCTX +: 24] = s12_sctx;
+    p12[F_DCTX +: 24] = s12_dctx;
+    p12[F_ZONE +: 16] = s12_zone;
+    p12[F_OVPORT +: 16] = s12_ovport;
+    p12[F_ACT +: 2] = s12_act;
+    p12[F_VTEP +: 32] = s12_vtep;
+    p12[F_LEPMISS] = s12_lepmiss;
 end
 
 always @(posedge clk) begin
@@ -792,31 +863,38 @@ end
 reg [PHV_W-1:0] p13_reg, p13;
 reg [15:0] pa13, pb13;
 reg [2:0] k13;
+reg [311:0] okey13, key13;
+reg srclo13;
 always @* begin
-    p13 = p12_reg;
     k13 = p12_reg[F_KIND +: 3];
     pa13 = (k13 == K_TCP || k13 == K_UDP) ? p12_reg[F_SPORT +: 16] : p12_reg[F_ECHO +: 16];
     pb13 = (k13 == K_TCP || k13 == K_UDP) ? p12_reg[F_DPORT +: 16] : p12_reg[F_ECHO +: 16];
     if (k13 != K_TCP && k13 != K_UDP && k13 != K_ECHO_REQ && k13 != K_ECHO_REP) begin
         pa13 = 0; pb13 = 0;
     end
-    if ({p12_reg[F_SRC +: 128], pa13} <= {p12_reg[F_DST +: 128], pb13}) begin
-        p13[F_OKEY +: 312] = {p12_reg[F_ZONE +: 16], p12_reg[F_PROTO +: 8], p12_reg[F_SRC +: 128], p12_reg[F_DST +: 128], pa13, pb13};
-        p13[F_SRCLO] = 1'b1;
+    srclo13 = {p12_reg[F_SRC +: 128], pa13} <= {p12_reg[F_DST +: 128], pb13};
+    if (srclo13) begin
+        okey13 = {p12_reg[F_ZONE +: 16], p12_reg[F_PROTO +: 8], p12_reg[F_SRC +: 128], p12_reg[F_DST +: 128], pa13, pb13};
     end else begin
-        p13[F_OKEY +: 312] = {p12_reg[F_ZONE +: 16], p12_reg[F_PROTO +: 8], p12_reg[F_DST +: 128], p12_reg[F_SRC +: 128], pb13, pa13};
-        p13[F_SRCLO] = 1'b0;
+        okey13 = {p12_reg[F_ZONE +: 16], p12_reg[F_PROTO +: 8], p12_reg[F_DST +: 128], p12_reg[F_SRC +: 128], pb13, pa13};
     end
-    p13[F_KEY +: 312] = p13[F_OKEY +: 312];
+    key13 = okey13;
     if (k13 == K_ICMP_ERR) begin
         if ({p12_reg[F_ESRC +: 128], p12_reg[F_ESP +: 16]} <= {p12_reg[F_EDST +: 128], p12_reg[F_EDP +: 16]}) begin
-            p13[F_KEY +: 312] = {p12_reg[F_ZONE +: 16], p12_reg[F_EPROTO +: 8], p12_reg[F_ESRC +: 128],
-                                 p12_reg[F_EDST +: 128], p12_reg[F_ESP +: 16], p12_reg[F_EDP +: 16]};
+            key13 = {p12_reg[F_ZONE +: 16], p12_reg[F_EPROTO +: 8], p12_reg[F_ESRC +: 128],
+                     p12_reg[F_EDST +: 128], p12_reg[F_ESP +: 16], p12_reg[F_EDP +: 16]};
         end else begin
-            p13[F_KEY +: 312] = {p12_reg[F_ZONE +: 16], p12_reg[F_EPROTO +: 8], p12_reg[F_EDST +: 128],
-                                 p12_reg[F_ESRC +: 128], p12_reg[F_EDP +: 16], p12_reg[F_ESP +: 16]};
+            key13 = {p12_reg[F_ZONE +: 16], p12_reg[F_EPROTO +: 8], p12_reg[F_EDST +: 128],
+                     p12_reg[F_ESRC +: 128], p12_reg[F_EDP +: 16], p12_reg[F_ESP +: 16]};
         end
     end
+end
+
+always @* begin
+    p13 = p12_reg;
+    p13[F_OKEY +: 312] = okey13;
+    p13[F_SRCLO] = srclo13;
+    p13[F_KEY +: 312] = key13;
 end
 
 always @(posedge clk) begin
@@ -964,22 +1042,42 @@ always @* begin
 end
 
 reg [PHV_W-1:0] p14_reg, p14;
+// the fields the ctx check writes
+reg [10:0] s14_vd;
+reg s14_evp, s14_cecnt;
+reg [127:0] s14_ev;
+reg [7:0] s14_epoch;
+always @* begin
+    s14_vd = {p13_reg[F_DONE], p13_reg[F_VK +: 2], p13_reg[F_WHY +: 8]};
+    s14_evp = p13_reg[F_EVP];
+    s14_ev = p13_reg[F_EV +: 128];
+    s14_epoch = p13_reg[F_EPOCH +: 8];
+    s14_cecnt = p13_reg[F_CECNT];
+    if (!p13_reg[F_DONE] && p13_reg[F_CLS +: 2] == PORT_CLASS_VPORT[1:0]) begin
+        if (!ce_hit) begin
+            s14_vd = vd(1'b1, PUNT_CTX_UNKNOWN);
+            s14_evp = 1'b1;
+            s14_ev = event_rec(EVENT_KIND_CTX_UNKNOWN[7:0], PUNT_CTX_UNKNOWN, p13_reg[F_PORT +: 16],
+                               p13_reg[F_SCTX +: 24], 8'd0, 32'd0, ts_us[31:0]);
+        end else begin
+            s14_epoch = ce_e[L_CTX_EPOCH_EPOCH_LSB +: 8];
+            s14_cecnt = 1'b1;
+        end
+    end
+end
+
 always @* begin
     p14 = p13_reg;
     p14[F_CEHIT] = ce_hit;
     p14[F_CEEPOCH +: 8] = ce_e[L_CTX_EPOCH_EPOCH_LSB +: 8];
     p14[F_CESLOT +: 16] = {{(16-CTR_CE_W){1'b0}}, ce_way, ce_addr_reg};
-    if (!p13_reg[F_DONE] && p13_reg[F_CLS +: 2] == PORT_CLASS_VPORT[1:0]) begin
-        if (!ce_hit) begin
-            p14 = verdict(p14, 1'b1, PUNT_CTX_UNKNOWN);
-            p14[F_EVP] = 1'b1;
-            p14[F_EV +: 128] = event_rec(EVENT_KIND_CTX_UNKNOWN[7:0], PUNT_CTX_UNKNOWN, p13_reg[F_PORT +: 16],
-                                         p13_reg[F_SCTX +: 24], 8'd0, 32'd0, ts_us[31:0]);
-        end else begin
-            p14[F_EPOCH +: 8] = ce_e[L_CTX_EPOCH_EPOCH_LSB +: 8];
-            p14[F_CECNT] = 1'b1;
-        end
-    end
+    p14[F_DONE] = s14_vd[10];
+    p14[F_VK +: 2] = s14_vd[9:8];
+    p14[F_WHY +: 8] = s14_vd[7:0];
+    p14[F_EVP] = s14_evp;
+    p14[F_EV +: 128] = s14_ev;
+    p14[F_EPOCH +: 8] = s14_epoch;
+    p14[F_CECNT] = s14_cecnt;
 end
 
 always @(posedge clk) begin
@@ -1052,31 +1150,48 @@ wire [PHV_W-1:0] p21_reg = pd_reg[5*PHV_W +: PHV_W];
 // ---------------------------------------------------------------------------
 reg [PHV_W-1:0] p22_reg, p22;
 reg tun22;
+// the fields the RX checks write
+reg [10:0] s22_vd;
+reg s22_evp, s22_cecnt;
+reg [127:0] s22_ev;
 always @* begin
-    p22 = p21_reg;
+    s22_vd = {p21_reg[F_DONE], p21_reg[F_VK +: 2], p21_reg[F_WHY +: 8]};
+    s22_evp = p21_reg[F_EVP];
+    s22_ev = p21_reg[F_EV +: 128];
+    s22_cecnt = p21_reg[F_CECNT];
     tun22 = p21_reg[F_TUN +: 2] == TUN_GENEVE || p21_reg[F_TUN +: 2] == TUN_GBP;
-    p22[F_MAC +: 32] = sip_hash[31:0];
     if (!p21_reg[F_DONE] && p21_reg[F_CLS +: 2] != PORT_CLASS_VPORT[1:0]) begin
         if (p21_reg[F_TUN +: 2] == TUN_GENEVE && cfg_auth && sip_hash[31:0] != p21_reg[F_TMAC +: 32]) begin
-            p22 = verdict(p22, 1'b0, DROP_TAG_BAD_MAC);
+            s22_vd = vd(1'b0, DROP_TAG_BAD_MAC);
         end else if (p21_reg[F_LEPMISS]) begin
-            p22 = verdict(p22, 1'b0, DROP_NO_LOCAL_EP);
+            s22_vd = vd(1'b0, DROP_NO_LOCAL_EP);
         end else if (tun22) begin
             if (!p21_reg[F_CEHIT]) begin
-                p22 = verdict(p22, 1'b1, PUNT_CTX_UNKNOWN);
-                p22[F_EVP] = 1'b1;
-                p22[F_EV +: 128] = event_rec(EVENT_KIND_CTX_UNKNOWN[7:0], PUNT_CTX_UNKNOWN, p21_reg[F_PORT +: 16],
-                                             p21_reg[F_SCTX +: 24], p21_reg[F_TEPOCH +: 8], 32'd0, ts_us[31:0]);
+                s22_vd = vd(1'b1, PUNT_CTX_UNKNOWN);
+                s22_evp = 1'b1;
+                s22_ev = event_rec(EVENT_KIND_CTX_UNKNOWN[7:0], PUNT_CTX_UNKNOWN, p21_reg[F_PORT +: 16],
+                                   p21_reg[F_SCTX +: 24], p21_reg[F_TEPOCH +: 8], 32'd0, ts_us[31:0]);
             end else if (p21_reg[F_TUN +: 2] == TUN_GENEVE && p21_reg[F_TEPOCH +: 8] != p21_reg[F_CEEPOCH +: 8]) begin
-                p22 = verdict(p22, 1'b1, PUNT_CTX_STALE_EPOCH);
-                p22[F_EVP] = 1'b1;
-                p22[F_EV +: 128] = event_rec(EVENT_KIND_CTX_STALE_EPOCH[7:0], PUNT_CTX_STALE_EPOCH, p21_reg[F_PORT +: 16],
-                                             p21_reg[F_SCTX +: 24], p21_reg[F_TEPOCH +: 8], 32'd0, ts_us[31:0]);
+                s22_vd = vd(1'b1, PUNT_CTX_STALE_EPOCH);
+                s22_evp = 1'b1;
+                s22_ev = event_rec(EVENT_KIND_CTX_STALE_EPOCH[7:0], PUNT_CTX_STALE_EPOCH, p21_reg[F_PORT +: 16],
+                                   p21_reg[F_SCTX +: 24], p21_reg[F_TEPOCH +: 8], 32'd0, ts_us[31:0]);
             end else begin
-                p22[F_CECNT] = 1'b1;
+                s22_cecnt = 1'b1;
             end
         end
     end
+end
+
+always @* begin
+    p22 = p21_reg;
+    p22[F_MAC +: 32] = sip_hash[31:0];
+    p22[F_DONE] = s22_vd[10];
+    p22[F_VK +: 2] = s22_vd[9:8];
+    p22[F_WHY +: 8] = s22_vd[7:0];
+    p22[F_EVP] = s22_evp;
+    p22[F_EV +: 128] = s22_ev;
+    p22[F_CECNT] = s22_cecnt;
 end
 
 always @(posedge clk) begin
@@ -1246,101 +1361,141 @@ always @* begin
     end
 end
 
-reg [PHV_W-1:0] p24_reg, p24;
-reg [2:0] k24;
+// TCP state machine of the hit entry and the entry it becomes (used when the packet
+// hits): outcome 1 invalid, 2 reopen, 3 accepted unchanged, 4 accepted and updated
 reg [3:0] tnext, st24;
 reg [2:0] outcome;
+reg [L_CONNTRACK_W-1:0] ne;
+always @* begin
+    st24 = ent[L_CONNTRACK_STATE_LSB +: 4];
+    tnext = 0;
+    outcome = 0;
+    ne = ent;
+    if (ent[L_CONNTRACK_KIND_LSB +: 2] == CT_KIND_TCP[1:0]) begin
+        tnext = tcp_next(ct_reply, flag_class(fl), st24);
+        if (tnext == T_IV) begin
+            outcome = 3'd1;
+        end else if (tnext == T_SS && (st24 == T_TW || st24 == T_CL)) begin
+            outcome = 3'd2;
+        end else if (tnext == T_IG) begin
+            outcome = 3'd3;
+        end else if (!win_ok) begin
+            outcome = 3'd1;
+        end else begin
+            ne = ent_win;
+            ne[L_CONNTRACK_STATE_LSB +: 4] = tnext;
+            ne[L_CONNTRACK_LAST_SEEN_LSB +: 64] = ts_us;
+            ne[L_CONNTRACK_REPLIED_LSB] = ent[L_CONNTRACK_REPLIED_LSB] | ct_reply;
+            ne[L_CONNTRACK_ASSURED_LSB] = ent[L_CONNTRACK_ASSURED_LSB] | (tnext == T_ES);
+            outcome = 3'd4;
+        end
+    end else begin
+        ne[L_CONNTRACK_LAST_SEEN_LSB +: 64] = ts_us;
+        if (ct_reply) begin
+            ne[L_CONNTRACK_REPLIED_LSB] = 1'b1;
+            if (ent[L_CONNTRACK_KIND_LSB +: 2] != CT_KIND_ICMP[1:0]) begin
+                ne[L_CONNTRACK_ASSURED_LSB] = 1'b1;
+            end
+        end
+        outcome = 3'd4;
+    end
+end
+
+// the entry a new connection inserts (used when the decide stage inserts)
+reg [2:0] k24;
+reg [L_CONNTRACK_W-1:0] ins;
+always @* begin
+    k24 = p23_reg[F_KIND +: 3];
+    ins = 0;
+    ins[L_CONNTRACK_VALID_LSB] = 1'b1;
+    ins[L_CONNTRACK_KEY_LSB +: 312] = p23_reg[F_KEY +: 312];
+    ins[L_CONNTRACK_ORIG_LO_LSB] = p23_reg[F_SRCLO];
+    ins[L_CONNTRACK_LAST_SEEN_LSB +: 64] = ts_us;
+    ins[L_CONNTRACK_GEN_LSB +: 32] = {16'd0, cfg_policy_gen};
+    case (k24)
+        K_TCP: begin
+            ins[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_TCP[1:0];
+            ins[L_CONNTRACK_STATE_LSB +: 4] = T_SS;
+            ins[L_CONNTRACK_ORIG_END_LSB +: 32] = p23_reg[F_SEQ +: 32] + {16'd0, p23_reg[F_PAYLEN +: 16]} + 32'd1 + {31'd0, fl[0]};
+            ins[L_CONNTRACK_ORIG_MAXEND_LSB +: 32] = p23_reg[F_SEQ +: 32] + {16'd0, p23_reg[F_PAYLEN +: 16]} + 32'd1 + {31'd0, fl[0]};
+            ins[L_CONNTRACK_ORIG_MAXWIN_LSB +: 32] = (p23_reg[F_WIN +: 16] == 0) ? 32'd1 : {16'd0, p23_reg[F_WIN +: 16]};
+        end
+        K_UDP: ins[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_UDP[1:0];
+        K_ECHO_REQ: ins[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_ICMP[1:0];
+        default: ins[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_OTHER[1:0];
+    endcase
+end
+
+// the decision: verdict, ct_state, rule, event, and which writes to make
+reg [PHV_W-1:0] p24_reg, p24;
 reg go_new, fr24;
 reg [1:0] fw24, iw;
-reg [L_CONNTRACK_W-1:0] ne, ins, upd_d;
-reg del24, upd24, ins24;
+reg del24, upd24, ins24, upd_ne;
+reg [L_CONNTRACK_W-1:0] upd_d;
 reg [7:0] why24;
+reg [10:0] s24_vd;
+reg s24_ctv, s24_rulev, s24_evp;
+reg [5:0] s24_cts;
+reg [31:0] s24_rule;
+reg [15:0] s24_rslot;
+reg [127:0] s24_ev;
 always @* begin
-    p24 = p23_reg;
-    k24 = p23_reg[F_KIND +: 3];
+    s24_vd = {p23_reg[F_DONE], p23_reg[F_VK +: 2], p23_reg[F_WHY +: 8]};
+    s24_ctv = p23_reg[F_CTV];
+    s24_cts = p23_reg[F_CTS +: 6];
+    s24_rulev = p23_reg[F_RULEV];
+    s24_rule = p23_reg[F_RULE +: 32];
+    s24_rslot = p23_reg[F_RSLOT +: 16];
+    s24_evp = p23_reg[F_EVP];
+    s24_ev = p23_reg[F_EV +: 128];
     del24 = 1'b0;
     upd24 = 1'b0;
     ins24 = 1'b0;
-    upd_d = 0;
+    upd_ne = 1'b0;
     go_new = 1'b0;
     fr24 = ct_free;
     fw24 = ct_fway;
     iw = 0;
-    tnext = 0;
-    st24 = ent[L_CONNTRACK_STATE_LSB +: 4];
-    outcome = 0;
-    ne = ent;
-    ins = 0;
     why24 = 0;
     if (v_reg[23] && !p23_reg[F_DONE]) begin
-        p24[F_CTV] = 1'b1;
+        s24_ctv = 1'b1;
         if (k24 == K_ICMP_OTHER || (k24 == K_TCP && !flags_valid(fl))) begin
-            p24[F_CTS +: 6] = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
-            p24 = verdict(p24, 1'b0, DROP_CT_INVALID);
+            s24_cts = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
+            s24_vd = vd(1'b0, DROP_CT_INVALID);
         end else if (k24 == K_ICMP_ERR) begin
             if (ct_hit || ovf_hit) begin
-                p24[F_CTS +: 6] = ct_bits(1'b0, 1'b0, 1'b1, 1'b0, 1'b0);
+                s24_cts = ct_bits(1'b0, 1'b0, 1'b1, 1'b0, 1'b0);
             end else begin
-                p24[F_CTS +: 6] = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
-                p24 = verdict(p24, 1'b0, DROP_CT_INVALID);
+                s24_cts = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
+                s24_vd = vd(1'b0, DROP_CT_INVALID);
             end
         end else if (ct_hit && ct_stale && !ct_re_allow) begin
             // revoked by a policy change: delete the entry, drop with the policy's reason
-            p24[F_RULEV] = ct_view_orig ? p23_reg[F_PFV] : p23_reg[F_PRV];
-            p24[F_RULE +: 32] = ct_view_orig ? p23_reg[F_PFID +: 32] : p23_reg[F_PRID +: 32];
-            p24[F_RSLOT +: 16] = ct_view_orig ? p23_reg[F_PFSLOT +: 16] : p23_reg[F_PRSLOT +: 16];
+            s24_rulev = ct_view_orig ? p23_reg[F_PFV] : p23_reg[F_PRV];
+            s24_rule = ct_view_orig ? p23_reg[F_PFID +: 32] : p23_reg[F_PRID +: 32];
+            s24_rslot = ct_view_orig ? p23_reg[F_PFSLOT +: 16] : p23_reg[F_PRSLOT +: 16];
             del24 = 1'b1;
-            p24[F_CTS +: 6] = ct_bits(!ct_he[L_CONNTRACK_REPLIED_LSB] && !ct_reply, ct_he[L_CONNTRACK_REPLIED_LSB],
-                                      1'b0, ct_reply, 1'b0);
-            why24 = p24[F_RULEV] ? DROP_POLICY_DENY : DROP_POLICY_DEFAULT_DENY;
-            p24 = verdict(p24, 1'b0, why24);
-            p24[F_EVP] = 1'b1;
-            p24[F_EV +: 128] = event_rec(EVENT_KIND_CT_DELETE[7:0], why24, p23_reg[F_PORT +: 16],
-                                         p23_reg[F_SCTX +: 24], 8'd0, p23_reg[F_H32 +: 32], ts_us[31:0]);
+            s24_cts = ct_bits(!ct_he[L_CONNTRACK_REPLIED_LSB] && !ct_reply, ct_he[L_CONNTRACK_REPLIED_LSB],
+                              1'b0, ct_reply, 1'b0);
+            why24 = s24_rulev ? DROP_POLICY_DENY : DROP_POLICY_DEFAULT_DENY;
+            s24_vd = vd(1'b0, why24);
+            s24_evp = 1'b1;
+            s24_ev = event_rec(EVENT_KIND_CT_DELETE[7:0], why24, p23_reg[F_PORT +: 16],
+                               p23_reg[F_SCTX +: 24], 8'd0, p23_reg[F_H32 +: 32], ts_us[31:0]);
         end else if (ct_hit) begin
             if (ct_rechk) begin
-                p24[F_RULEV] = ct_view_orig ? p23_reg[F_PFV] : p23_reg[F_PRV];
-                p24[F_RULE +: 32] = ct_view_orig ? p23_reg[F_PFID +: 32] : p23_reg[F_PRID +: 32];
-                p24[F_RSLOT +: 16] = ct_view_orig ? p23_reg[F_PFSLOT +: 16] : p23_reg[F_PRSLOT +: 16];
-            end
-            // outcome 1 invalid, 2 reopen, 3 accepted unchanged, 4 accepted and updated
-            if (ent[L_CONNTRACK_KIND_LSB +: 2] == CT_KIND_TCP[1:0]) begin
-                tnext = tcp_next(ct_reply, flag_class(fl), st24);
-                if (tnext == T_IV) begin
-                    outcome = 3'd1;
-                end else if (tnext == T_SS && (st24 == T_TW || st24 == T_CL)) begin
-                    outcome = 3'd2;
-                end else if (tnext == T_IG) begin
-                    outcome = 3'd3;
-                end else if (!win_ok) begin
-                    outcome = 3'd1;
-                end else begin
-                    ne = ent_win;
-                    ne[L_CONNTRACK_STATE_LSB +: 4] = tnext;
-                    ne[L_CONNTRACK_LAST_SEEN_LSB +: 64] = ts_us;
-                    ne[L_CONNTRACK_REPLIED_LSB] = ent[L_CONNTRACK_REPLIED_LSB] | ct_reply;
-                    ne[L_CONNTRACK_ASSURED_LSB] = ent[L_CONNTRACK_ASSURED_LSB] | (tnext == T_ES);
-                    outcome = 3'd4;
-                end
-            end else begin
-                ne[L_CONNTRACK_LAST_SEEN_LSB +: 64] = ts_us;
-                if (ct_reply) begin
-                    ne[L_CONNTRACK_REPLIED_LSB] = 1'b1;
-                    if (ent[L_CONNTRACK_KIND_LSB +: 2] != CT_KIND_ICMP[1:0]) begin
-                        ne[L_CONNTRACK_ASSURED_LSB] = 1'b1;
-                    end
-                end
-                outcome = 3'd4;
+                s24_rulev = ct_view_orig ? p23_reg[F_PFV] : p23_reg[F_PRV];
+                s24_rule = ct_view_orig ? p23_reg[F_PFID +: 32] : p23_reg[F_PRID +: 32];
+                s24_rslot = ct_view_orig ? p23_reg[F_PFSLOT +: 16] : p23_reg[F_PRSLOT +: 16];
             end
             case (outcome)
                 3'd1: begin
                     // invalid: only a re-check's generation update is kept
                     if (ct_rechk) begin
                         upd24 = 1'b1;
-                        upd_d = ent;
                     end
-                    p24[F_CTS +: 6] = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
-                    p24 = verdict(p24, 1'b0, DROP_CT_INVALID);
+                    s24_cts = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
+                    s24_vd = vd(1'b0, DROP_CT_INVALID);
                 end
                 3'd2: begin
                     // a SYN reopening TIME_WAIT / CLOSE: delete, then as a new connection
@@ -1354,69 +1509,68 @@ always @* begin
                 default: begin
                     if (outcome == 3'd4 || ct_rechk) begin
                         upd24 = 1'b1;
-                        upd_d = ne;
+                        upd_ne = 1'b1;
                     end
-                    p24[F_CTS +: 6] = ct_bits(!ne[L_CONNTRACK_REPLIED_LSB] && !ct_reply, ne[L_CONNTRACK_REPLIED_LSB],
-                                              1'b0, ct_reply, 1'b0);
+                    s24_cts = ct_bits(!ne[L_CONNTRACK_REPLIED_LSB] && !ct_reply, ne[L_CONNTRACK_REPLIED_LSB],
+                                      1'b0, ct_reply, 1'b0);
                     if (!ne[L_CONNTRACK_REPLIED_LSB] && !ct_reply && !ct_rechk) begin
                         // still `new`: the policy decides this packet too
-                        p24[F_RULEV] = p23_reg[F_PFV];
-                        p24[F_RULE +: 32] = p23_reg[F_PFID +: 32];
-                        p24[F_RSLOT +: 16] = p23_reg[F_PFSLOT +: 16];
+                        s24_rulev = p23_reg[F_PFV];
+                        s24_rule = p23_reg[F_PFID +: 32];
+                        s24_rslot = p23_reg[F_PFSLOT +: 16];
                         if (!(p23_reg[F_PFV] && p23_reg[F_PFA])) begin
-                            p24 = verdict(p24, 1'b0, p23_reg[F_PFV] ? DROP_POLICY_DENY : DROP_POLICY_DEFAULT_DENY);
+                            s24_vd = vd(1'b0, p23_reg[F_PFV] ? DROP_POLICY_DENY : DROP_POLICY_DEFAULT_DENY);
                         end
                     end
                 end
             endcase
         end else if (ovf_hit) begin
-            p24[F_CTS +: 6] = ct_bits(1'b0, 1'b1, 1'b0, p23_reg[F_SRCLO] != ovf_orig_lo, 1'b0);
+            s24_cts = ct_bits(1'b0, 1'b1, 1'b0, p23_reg[F_SRCLO] != ovf_orig_lo, 1'b0);
         end else begin
             go_new = 1'b1;
         end
         if (go_new) begin
-            p24[F_CTS +: 6] = ct_bits(1'b1, 1'b0, 1'b0, 1'b0, 1'b0);
+            s24_cts = ct_bits(1'b1, 1'b0, 1'b0, 1'b0, 1'b0);
             if ((k24 == K_TCP && (fl & 6'h1f) != 6'h02) || k24 == K_ECHO_REP) begin
-                p24[F_CTS +: 6] = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
-                p24 = verdict(p24, 1'b0, DROP_CT_INVALID);
+                s24_cts = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
+                s24_vd = vd(1'b0, DROP_CT_INVALID);
             end else begin
-                p24[F_RULEV] = p23_reg[F_PFV];
-                p24[F_RULE +: 32] = p23_reg[F_PFID +: 32];
-                p24[F_RSLOT +: 16] = p23_reg[F_PFSLOT +: 16];
-                ins[L_CONNTRACK_VALID_LSB] = 1'b1;
-                ins[L_CONNTRACK_KEY_LSB +: 312] = p23_reg[F_KEY +: 312];
-                ins[L_CONNTRACK_ORIG_LO_LSB] = p23_reg[F_SRCLO];
-                ins[L_CONNTRACK_LAST_SEEN_LSB +: 64] = ts_us;
-                ins[L_CONNTRACK_GEN_LSB +: 32] = {16'd0, cfg_policy_gen};
-                case (k24)
-                    K_TCP: begin
-                        ins[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_TCP[1:0];
-                        ins[L_CONNTRACK_STATE_LSB +: 4] = T_SS;
-                        ins[L_CONNTRACK_ORIG_END_LSB +: 32] = p23_reg[F_SEQ +: 32] + {16'd0, p23_reg[F_PAYLEN +: 16]} + 32'd1 + {31'd0, fl[0]};
-                        ins[L_CONNTRACK_ORIG_MAXEND_LSB +: 32] = p23_reg[F_SEQ +: 32] + {16'd0, p23_reg[F_PAYLEN +: 16]} + 32'd1 + {31'd0, fl[0]};
-                        ins[L_CONNTRACK_ORIG_MAXWIN_LSB +: 32] = (p23_reg[F_WIN +: 16] == 0) ? 32'd1 : {16'd0, p23_reg[F_WIN +: 16]};
-                    end
-                    K_UDP: ins[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_UDP[1:0];
-                    K_ECHO_REQ: ins[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_ICMP[1:0];
-                    default: ins[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_OTHER[1:0];
-                endcase
+                s24_rulev = p23_reg[F_PFV];
+                s24_rule = p23_reg[F_PFID +: 32];
+                s24_rslot = p23_reg[F_PFSLOT +: 16];
                 iw = fr24 ? fw24 : ct_eway;
                 if (!(p23_reg[F_PFV] && p23_reg[F_PFA])) begin
-                    p24 = verdict(p24, 1'b0, p23_reg[F_PFV] ? DROP_POLICY_DENY : DROP_POLICY_DEFAULT_DENY);
+                    s24_vd = vd(1'b0, p23_reg[F_PFV] ? DROP_POLICY_DENY : DROP_POLICY_DEFAULT_DENY);
                 end else if (fr24 || ct_evict) begin
                     ins24 = 1'b1;
-                    p24[F_EVP] = 1'b1;
-                    p24[F_EV +: 128] = event_rec(EVENT_KIND_CT_NEW[7:0], 8'd0, p23_reg[F_PORT +: 16],
-                                                 p23_reg[F_SCTX +: 24], 8'd0, p23_reg[F_H32 +: 32], ts_us[31:0]);
+                    s24_evp = 1'b1;
+                    s24_ev = event_rec(EVENT_KIND_CT_NEW[7:0], 8'd0, p23_reg[F_PORT +: 16],
+                                       p23_reg[F_SCTX +: 24], 8'd0, p23_reg[F_H32 +: 32], ts_us[31:0]);
                 end else begin
-                    p24 = verdict(p24, 1'b1, PUNT_CT_FULL);
-                    p24[F_EVP] = 1'b1;
-                    p24[F_EV +: 128] = event_rec(EVENT_KIND_CT_FULL[7:0], PUNT_CT_FULL, p23_reg[F_PORT +: 16],
-                                                 p23_reg[F_SCTX +: 24], 8'd0, p23_reg[F_H32 +: 32], ts_us[31:0]);
+                    s24_vd = vd(1'b1, PUNT_CT_FULL);
+                    s24_evp = 1'b1;
+                    s24_ev = event_rec(EVENT_KIND_CT_FULL[7:0], PUNT_CT_FULL, p23_reg[F_PORT +: 16],
+                                       p23_reg[F_SCTX +: 24], 8'd0, p23_reg[F_H32 +: 32], ts_us[31:0]);
                 end
             end
         end
     end
+end
+
+always @* begin
+    // an update writes the hit entry as updated (or only re-checked: generation)
+    upd_d = upd_ne ? ne : ent;
+    p24 = p23_reg;
+    p24[F_DONE] = s24_vd[10];
+    p24[F_VK +: 2] = s24_vd[9:8];
+    p24[F_WHY +: 8] = s24_vd[7:0];
+    p24[F_CTV] = s24_ctv;
+    p24[F_CTS +: 6] = s24_cts;
+    p24[F_RULEV] = s24_rulev;
+    p24[F_RULE +: 32] = s24_rule;
+    p24[F_RSLOT +: 16] = s24_rslot;
+    p24[F_EVP] = s24_evp;
+    p24[F_EV +: 128] = s24_ev;
 end
 
 // the writes of the decide stage, way by way: a delete, an update of the hit entry,
@@ -1491,34 +1645,51 @@ end
 
 // act (datapath.md §7)
 reg [PHV_W-1:0] p26_reg, p26;
+// the fields act writes
+reg [15:0] s26_oport, s26_skip, s26_endp;
+reg [6:0] s26_plen;
+reg [31:0] s26_mac;
 always @* begin
-    p26 = p25_reg;
+    s26_oport = p25_reg[F_OPORT +: 16];
+    s26_plen = p25_reg[F_PLEN +: 7];
+    s26_skip = p25_reg[F_SKIP +: 16];
+    s26_endp = p25_reg[F_ENDP +: 16];
+    s26_mac = p25_reg[F_MAC +: 32];
     if (!p25_reg[F_DONE]) begin
         if (p25_reg[F_CLS +: 2] == PORT_CLASS_VPORT[1:0]) begin
             case (p25_reg[F_ACT +: 2])
-                A_LOCAL: p26[F_OPORT +: 16] = p25_reg[F_OVPORT +: 16];
-                A_NATIVE: p26[F_OPORT +: 16] = cfg_uplink_port;
+                A_LOCAL: s26_oport = p25_reg[F_OVPORT +: 16];
+                A_NATIVE: s26_oport = cfg_uplink_port;
                 default: begin
-                    p26[F_OPORT +: 16] = cfg_uplink_port;
-                    p26[F_PLEN +: 7] = (p25_reg[F_ACT +: 2] == A_GENEVE) ? 7'd62 : 7'd50;
+                    s26_oport = cfg_uplink_port;
+                    s26_plen = (p25_reg[F_ACT +: 2] == A_GENEVE) ? 7'd62 : 7'd50;
                 end
             endcase
             if (!cfg_auth) begin
-                p26[F_MAC +: 32] = 32'd0;
+                s26_mac = 32'd0;
             end
         end else begin
-            p26[F_OPORT +: 16] = p25_reg[F_OVPORT +: 16];
+            s26_oport = p25_reg[F_OVPORT +: 16];
             if (p25_reg[F_TUN +: 2] != TUN_NONE) begin
-                p26[F_SKIP +: 16] = p25_reg[F_INS +: 16];
-                p26[F_ENDP +: 16] = p25_reg[F_INE +: 16];
+                s26_skip = p25_reg[F_INS +: 16];
+                s26_endp = p25_reg[F_INE +: 16];
             end
         end
     end else if (p25_reg[F_VK +: 2] == V_PUNT) begin
-        p26[F_OPORT +: 16] = cfg_cpu_port;
-        p26[F_PLEN +: 7] = 7'd4;
-        p26[F_SKIP +: 16] = p25_reg[F_PRE +: 16];
-        p26[F_ENDP +: 16] = p25_reg[F_LEN +: 16];
+        s26_oport = cfg_cpu_port;
+        s26_plen = 7'd4;
+        s26_skip = p25_reg[F_PRE +: 16];
+        s26_endp = p25_reg[F_LEN +: 16];
     end
+end
+
+always @* begin
+    p26 = p25_reg;
+    p26[F_OPORT +: 16] = s26_oport;
+    p26[F_PLEN +: 7] = s26_plen;
+    p26[F_SKIP +: 16] = s26_skip;
+    p26[F_ENDP +: 16] = s26_endp;
+    p26[F_MAC +: 32] = s26_mac;
 end
 
 always @(posedge clk) begin

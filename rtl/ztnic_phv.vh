@@ -125,3 +125,8 @@ localparam [2:0] K_OTHER = 3'd0, K_TCP = 3'd1, K_UDP = 3'd2, K_ECHO_REQ = 3'd3, 
 localparam [1:0] A_LOCAL = 2'd0, A_NATIVE = 2'd1, A_GENEVE = 2'd2, A_GBP = 2'd3;
 localparam [1:0] TUN_NONE = 2'd0, TUN_GENEVE = 2'd1, TUN_GBP = 2'd2, TUN_UNTAGGED = 2'd3;
 /* verilator lint_on UNUSEDPARAM */
+
+// {done, verdict kind, reason} of a packet dropped or punted by a stage
+function [10:0] vd(input punt, input [7:0] why);
+    vd = {1'b1, punt ? V_PUNT : V_DROP, why};
+endfunction
