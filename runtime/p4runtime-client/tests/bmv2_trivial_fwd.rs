@@ -20,19 +20,22 @@ use ztnic_p4runtime_client::{
 
 const TEST: &str = "client_programs_bmv2_trivial_fwd";
 
+/// The first event matching `pred` within 20 s (other events are skipped).
 async fn event(
     c: &mut P4RuntimeClient,
     what: &str,
     pred: impl Fn(&StreamEvent) -> bool,
 ) -> StreamEvent {
-    for _ in 0..1000 {
-        match c.next_event_within(Duration::from_secs(15)).await {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut skipped = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(tokio::time::Instant::now()) {
+        match c.next_event_within(left).await {
             Some(e) if pred(&e) => return e,
-            Some(_) => continue,
+            Some(e) => skipped.push(format!("{e:?}")),
             None => break,
         }
     }
-    panic!("no {what} from bmv2");
+    panic!("no {what} from bmv2 within 20 s; other events: {skipped:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,24 +163,38 @@ async fn client_programs_bmv2_trivial_fwd() {
     )
     .await
     .unwrap();
-    let StreamEvent::PacketIn(pin) = event(&mut c, "PacketIn", |e| {
-        matches!(e, StreamEvent::PacketIn(_))
-    })
-    .await
-    else {
-        unreachable!()
-    };
+    // The PacketIn and the DigestList come in either order.
+    let (mut pin, mut list) = (None, None);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while pin.is_none() || list.is_none() {
+        let left = deadline
+            .checked_duration_since(tokio::time::Instant::now())
+            .expect("PacketIn and DigestList from bmv2 within 20 s");
+        match c.next_event_within(left).await {
+            Some(StreamEvent::PacketIn(p)) => pin = Some(p),
+            Some(StreamEvent::Digest(d)) => list = Some(d),
+            Some(_) => {}
+            None => panic!("PacketIn {pin:?} / DigestList {list:?}: not both within 20 s"),
+        }
+    }
+    let (pin, list) = (pin.unwrap(), list.unwrap());
     assert_eq!(pin.payload, frame);
     let md = c.packet_in_metadata(&pin).unwrap();
     assert_eq!(md[0], ("ingress_port".to_string(), vec![0xff]));
-    let StreamEvent::Digest(list) = event(&mut c, "DigestList", |e| {
-        matches!(e, StreamEvent::Digest(_))
-    })
-    .await
-    else {
-        unreachable!()
+    let bits = |d: &v1::P4Data| match &d.data {
+        Some(v1::p4_data::Data::Bitstring(b)) => b.clone(),
+        other => panic!("bitstring expected, got {other:?}"),
+    };
+    let Some(v1::p4_data::Data::Struct(learned)) = &list.data[0].data else {
+        panic!("digest data is the mac_learn_t struct")
     };
     assert_eq!(list.data.len(), 1);
+    assert_eq!(
+        bits(&learned.members[0]),
+        vec![2, 0, 0, 0, 0, 1],
+        "src_addr"
+    );
+    assert_eq!(bits(&learned.members[1]), vec![0xff], "ingress_port");
     c.ack_digest(&list).await.unwrap();
     let hits = c.read_direct_counter(&punt).await.unwrap();
     assert_eq!(hits.packet_count, 1);
