@@ -33,12 +33,21 @@ pub enum CompileError {
     Failed { program: String, stderr: String },
 }
 
-/// `p4c-bm2-ss --version`, first line (e.g. `p4c-bm2-ss 1.2.4.8 (SHA: ...)`).
+/// The version line of `p4c-bm2-ss --version` (e.g. `Version 1.2.4.8 (SHA: ...)`).
 pub fn version() -> Result<String, CompileError> {
     let p4c = find(P4C).ok_or(CompileError::NoCompiler)?;
     let out = Command::new(p4c).arg("--version").output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    Ok(text.lines().next().unwrap_or("").trim().to_string())
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = text
+        .lines()
+        .find(|l| l.contains("Version"))
+        .or_else(|| text.lines().find(|l| !l.trim().is_empty()))
+        .unwrap_or("");
+    Ok(line.trim().to_string())
 }
 
 /// Compiles `program` (relative to the repository root) into `out_dir` as
@@ -51,14 +60,14 @@ pub fn compile(program: &str, out_dir: &Path) -> Result<Compiled, CompileError> 
         .unwrap_or("out")
         .to_string();
     let json = out_dir.join(format!("{stem}.json"));
-    // p4c picks the P4Info format from the extension: `.txt` is protobuf text.
-    let p4info_txt = out_dir.join(format!("{stem}.p4info.txt"));
+    // p4c picks the P4Info format from the extension: `.txtpb` is protobuf text.
+    let p4info = out_dir.join(format!("{stem}.p4info.txtpb"));
     let out = Command::new(p4c)
         .current_dir(repo_root())
         .args(["--arch", "v1model", "--std", "p4-16", "-o"])
         .arg(&json)
         .arg("--p4runtime-files")
-        .arg(&p4info_txt)
+        .arg(&p4info)
         .arg(program)
         .output()?;
     if !out.status.success() {
@@ -67,7 +76,5 @@ pub fn compile(program: &str, out_dir: &Path) -> Result<Compiled, CompileError> 
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         });
     }
-    let p4info = out_dir.join(format!("{stem}.p4info.txtpb"));
-    std::fs::rename(&p4info_txt, &p4info)?;
     Ok(Compiled { json, p4info })
 }
