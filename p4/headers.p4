@@ -69,7 +69,7 @@ const bit<8>  ICMP_ECHO_REQ   = 1;
 const bit<8>  ICMP_ECHO_REPLY = 2;
 const bit<8>  ICMP_ERROR      = 3;
 
-// parse_state_t.stage: the section the parser was in (ordering of errors, see parser.p4).
+// Sections of a packet a parser error concerns (ordering of errors, see parser.p4).
 const bit<8>  STAGE_OUTER    = 1;   // outer frame up to and including its IP header checks
 const bit<8>  STAGE_OUTER_L4 = 2;   // outer frame after its IP header passed
 const bit<8>  STAGE_TUNNEL   = 3;   // Geneve / VXLAN header
@@ -325,8 +325,6 @@ struct frame_info_t {
 
 // Written by the parser.
 struct parse_state_t {
-    bit<8> drop;     // drop reason of the last check; meaningful when parser_error != NoError
-    bit<8> stage;    // STAGE_*: where the parser was
     bit<8> tunnel;   // TUN_*: the outer UDP destination port named a tunnel
 }
 

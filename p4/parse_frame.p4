@@ -7,17 +7,15 @@
 //   S(name)        the state name for this frame (outer_name / inner_name)
 //   F              the frame's headers (hdr.o / hdr.i)
 //   FI             the frame's parse info (meta.po / meta.pi)
-//   FRAME_STAGE, FRAME_STAGE_L4   STAGE_* values for this frame
+//   FE(reason)     the frame's error for a reason (OuterTcpTruncated / InnerTcpTruncated)
 //   FRAME_UDP_NEXT the transition after a UDP header (tunnels on the outer frame)
 //
-// Every check first names its drop reason in meta.prs.drop, then `verify`s; a
-// failed check rejects with error.ZtnicDrop and the ingress drops with that reason.
-// The checks run before every extract, so no extract ever runs past the frame.
+// Every check `verify`s with its own error, which names the frame and the drop
+// reason; parse_check maps it back (parse_error_reason in parser.p4). The checks
+// run before every extract, so no extract ever runs past the frame.
 
 state S(eth) {
-    meta.prs.stage = FRAME_STAGE;
-    meta.prs.drop = DROP_ETH_TRUNCATED;
-    verify(FI.avail >= 14, error.ZtnicDrop);
+    verify(FI.avail >= 14, error.FE(EthTruncated));
     pkt.extract(F.eth);
     FI.avail = FI.avail - 14;
     transition select(F.eth.ether_type) {
@@ -31,8 +29,7 @@ state S(eth) {
 }
 
 state S(vlan0) {
-    meta.prs.drop = DROP_VLAN_TRUNCATED;
-    verify(FI.avail >= 4, error.ZtnicDrop);
+    verify(FI.avail >= 4, error.FE(VlanTruncated));
     pkt.extract(F.vlan0);
     FI.avail = FI.avail - 4;
     transition select(F.vlan0.ether_type) {
@@ -46,8 +43,7 @@ state S(vlan0) {
 }
 
 state S(vlan1) {
-    meta.prs.drop = DROP_VLAN_TRUNCATED;
-    verify(FI.avail >= 4, error.ZtnicDrop);
+    verify(FI.avail >= 4, error.FE(VlanTruncated));
     pkt.extract(F.vlan1);
     FI.avail = FI.avail - 4;
     transition select(F.vlan1.ether_type) {
@@ -61,14 +57,12 @@ state S(vlan1) {
 }
 
 state S(too_many_vlans) {
-    meta.prs.drop = DROP_TOO_MANY_VLANS;
-    verify(false, error.ZtnicDrop);
+    verify(false, error.FE(TooManyVlans));
     transition accept;
 }
 
 state S(bad_ethertype) {
-    meta.prs.drop = DROP_UNSUPPORTED_ETHERTYPE;
-    verify(false, error.ZtnicDrop);
+    verify(false, error.FE(UnsupportedEthertype));
     transition accept;
 }
 
@@ -80,14 +74,11 @@ state S(arp) {
 // ------------------------------------------------------------------ IPv4
 
 state S(ipv4) {
-    meta.prs.drop = DROP_IPV4_TRUNCATED;
-    verify(FI.avail >= 20, error.ZtnicDrop);
+    verify(FI.avail >= 20, error.FE(Ipv4Truncated));
     pkt.extract(F.ipv4);
-    meta.prs.drop = DROP_IPV4_MALFORMED;
     verify(F.ipv4.version == 4 && F.ipv4.ihl >= 5 &&
-           (bit<32>)F.ipv4.total_len >= ((bit<32>)F.ipv4.ihl << 2), error.ZtnicDrop);
-    meta.prs.drop = DROP_IPV4_TRUNCATED;
-    verify((bit<32>)F.ipv4.total_len <= FI.avail, error.ZtnicDrop);
+           (bit<32>)F.ipv4.total_len >= ((bit<32>)F.ipv4.ihl << 2), error.FE(Ipv4Malformed));
+    verify((bit<32>)F.ipv4.total_len <= FI.avail, error.FE(Ipv4Truncated));
     FI.avail = FI.avail - 20;
     FI.l4_len = (bit<32>)F.ipv4.total_len - ((bit<32>)F.ipv4.ihl << 2);
     FI.csum = (bit<32>)(F.ipv4.version ++ F.ipv4.ihl ++ F.ipv4.tos)
@@ -139,7 +130,6 @@ ZTNIC_V4_OPT(9, v4_l4)
 // The IPv4 header passed every parser check (its checksum is verified by
 // parse_check, which orders it before any later error of this frame).
 state S(v4_l4) {
-    meta.prs.stage = FRAME_STAGE_L4;
     transition select(F.ipv4.flags[0:0], F.ipv4.frag_offset) {
         (0, 0): S(v4_proto);
         default: S(fragment);
@@ -163,20 +153,16 @@ state S(v4_proto) {
 // ------------------------------------------------------------------ IPv6
 
 state S(ipv6) {
-    meta.prs.drop = DROP_IPV6_TRUNCATED;
-    verify(FI.avail >= 40, error.ZtnicDrop);
+    verify(FI.avail >= 40, error.FE(Ipv6Truncated));
     pkt.extract(F.ipv6);
-    meta.prs.drop = DROP_IPV6_MALFORMED;
-    verify(F.ipv6.version == 6, error.ZtnicDrop);
-    meta.prs.drop = DROP_IPV6_TRUNCATED;
-    verify((bit<32>)F.ipv6.payload_len + 40 <= FI.avail, error.ZtnicDrop);
+    verify(F.ipv6.version == 6, error.FE(Ipv6Malformed));
+    verify((bit<32>)F.ipv6.payload_len + 40 <= FI.avail, error.FE(Ipv6Truncated));
     FI.avail = FI.avail - 40;
     FI.l4_len = (bit<32>)F.ipv6.payload_len;
     FI.flow.ip = 6;
     FI.flow.src = F.ipv6.src;
     FI.flow.dst = F.ipv6.dst;
     FI.flow.proto = F.ipv6.next_header;
-    meta.prs.stage = FRAME_STAGE_L4;
     transition select(F.ipv6.next_header) {
         PROTO_TCP: S(tcp);
         PROTO_UDP: S(udp);
@@ -204,13 +190,10 @@ state S(v6_ext) {
 // ------------------------------------------------------------------ L4
 
 state S(tcp) {
-    meta.prs.drop = DROP_TCP_TRUNCATED;
-    verify(FI.l4_len >= 20, error.ZtnicDrop);
+    verify(FI.l4_len >= 20, error.FE(TcpTruncated));
     pkt.extract(F.tcp);
-    meta.prs.drop = DROP_TCP_MALFORMED;
-    verify(F.tcp.data_offset >= 5, error.ZtnicDrop);
-    meta.prs.drop = DROP_TCP_TRUNCATED;
-    verify(((bit<32>)F.tcp.data_offset << 2) <= FI.l4_len, error.ZtnicDrop);
+    verify(F.tcp.data_offset >= 5, error.FE(TcpMalformed));
+    verify(((bit<32>)F.tcp.data_offset << 2) <= FI.l4_len, error.FE(TcpTruncated));
     FI.flow.l4 = L4_TCP;
     FI.flow.sport = F.tcp.src_port;
     FI.flow.dport = F.tcp.dst_port;
@@ -233,13 +216,10 @@ state S(tcp_opts) {
 }
 
 state S(udp) {
-    meta.prs.drop = DROP_UDP_TRUNCATED;
-    verify(FI.l4_len >= 8, error.ZtnicDrop);
+    verify(FI.l4_len >= 8, error.FE(UdpTruncated));
     pkt.extract(F.udp);
-    meta.prs.drop = DROP_UDP_MALFORMED;
-    verify(F.udp.length >= 8, error.ZtnicDrop);
-    meta.prs.drop = DROP_UDP_TRUNCATED;
-    verify((bit<32>)F.udp.length <= FI.l4_len, error.ZtnicDrop);
+    verify(F.udp.length >= 8, error.FE(UdpMalformed));
+    verify((bit<32>)F.udp.length <= FI.l4_len, error.FE(UdpTruncated));
     FI.flow.l4 = L4_UDP;
     FI.flow.sport = F.udp.src_port;
     FI.flow.dport = F.udp.dst_port;
@@ -249,8 +229,7 @@ state S(udp) {
 }
 
 state S(icmp4) {
-    meta.prs.drop = DROP_ICMP_TRUNCATED;
-    verify(FI.l4_len >= 8, error.ZtnicDrop);
+    verify(FI.l4_len >= 8, error.FE(IcmpTruncated));
     pkt.extract(F.icmp);
     FI.l4_rest = FI.l4_len - 8;
     FI.flow.l4 = L4_ICMP;
@@ -268,8 +247,7 @@ state S(icmp4) {
 }
 
 state S(icmp6) {
-    meta.prs.drop = DROP_ICMP_TRUNCATED;
-    verify(FI.l4_len >= 8, error.ZtnicDrop);
+    verify(FI.l4_len >= 8, error.FE(IcmpTruncated));
     pkt.extract(F.icmp);
     FI.l4_rest = FI.l4_len - 8;
     FI.flow.l4 = L4_ICMP;
@@ -315,13 +293,10 @@ state S(echo_reply) {
 // there (else icmp_truncated). IPv6: 40 + 8 bytes must be there, then version 6.
 state S(icmp4_error) {
     FI.flow.icmp_kind = ICMP_ERROR;
-    meta.prs.drop = DROP_ICMP_TRUNCATED;
-    verify(FI.l4_rest >= 1, error.ZtnicDrop);
+    verify(FI.l4_rest >= 1, error.FE(IcmpTruncated));
     bit<8> first = pkt.lookahead<bit<8>>();
-    meta.prs.drop = DROP_ICMP_MALFORMED;
-    verify(first[7:4] == 4 && first[3:0] >= 5, error.ZtnicDrop);
-    meta.prs.drop = DROP_ICMP_TRUNCATED;
-    verify(((bit<32>)first[3:0] << 2) + 8 <= FI.l4_rest, error.ZtnicDrop);
+    verify(first[7:4] == 4 && first[3:0] >= 5, error.FE(IcmpMalformed));
+    verify(((bit<32>)first[3:0] << 2) + 8 <= FI.l4_rest, error.FE(IcmpTruncated));
     pkt.extract(F.emb_ipv4);
     FI.flow.emb_src = IPV4_MAPPED | (bit<128>)F.emb_ipv4.src;
     FI.flow.emb_dst = IPV4_MAPPED | (bit<128>)F.emb_ipv4.dst;
@@ -354,11 +329,9 @@ state S(emb4_l4) {
 
 state S(icmp6_error) {
     FI.flow.icmp_kind = ICMP_ERROR;
-    meta.prs.drop = DROP_ICMP_TRUNCATED;
-    verify(FI.l4_rest >= 48, error.ZtnicDrop);
+    verify(FI.l4_rest >= 48, error.FE(IcmpTruncated));
     pkt.extract(F.emb_ipv6);
-    meta.prs.drop = DROP_ICMP_MALFORMED;
-    verify(F.emb_ipv6.version == 6, error.ZtnicDrop);
+    verify(F.emb_ipv6.version == 6, error.FE(IcmpMalformed));
     FI.flow.emb_src = F.emb_ipv6.src;
     FI.flow.emb_dst = F.emb_ipv6.dst;
     FI.flow.emb_proto = F.emb_ipv6.next_header;

@@ -5,14 +5,48 @@
 
 #include "headers.p4"
 
-// Every datapath check that fails in the parser rejects with this error; the
-// reason is in meta.prs.drop (see parse_frame.p4).
-error { ZtnicDrop }
+// One error per failed datapath check: the frame (outer/inner, or the tunnel
+// header) and the drop reason. p4c removes writes to metadata that a later write
+// in the same parser path overwrites, without counting a `verify` rejecting in
+// between as a read, so the reason cannot be recorded in metadata before each check.
+error {
+    OuterEthTruncated,
+    OuterVlanTruncated,
+    OuterTooManyVlans,
+    OuterUnsupportedEthertype,
+    OuterIpv4Truncated,
+    OuterIpv4Malformed,
+    OuterIpv6Truncated,
+    OuterIpv6Malformed,
+    OuterTcpTruncated,
+    OuterTcpMalformed,
+    OuterUdpTruncated,
+    OuterUdpMalformed,
+    OuterIcmpTruncated,
+    OuterIcmpMalformed,
+    InnerEthTruncated,
+    InnerVlanTruncated,
+    InnerTooManyVlans,
+    InnerUnsupportedEthertype,
+    InnerIpv4Truncated,
+    InnerIpv4Malformed,
+    InnerIpv6Truncated,
+    InnerIpv6Malformed,
+    InnerTcpTruncated,
+    InnerTcpMalformed,
+    InnerUdpTruncated,
+    InnerUdpMalformed,
+    InnerIcmpTruncated,
+    InnerIcmpMalformed,
+    TunnelTruncated,
+    GeneveMalformed,
+    VxlanMalformed,
+    BadPacketOut
+}
 
 parser ZtnicParser(packet_in pkt, out headers_t hdr, inout meta_t meta,
                    inout standard_metadata_t std) {
     state start {
-        meta.prs.stage = STAGE_OUTER;
         meta.po.avail = std.packet_length;
         transition select(std.ingress_port) {
             CPU_PORT: parse_packet_out;
@@ -22,8 +56,7 @@ parser ZtnicParser(packet_in pkt, out headers_t hdr, inout meta_t meta,
 
     // Packets from the CPU port start with the packet_out controller header.
     state parse_packet_out {
-        meta.prs.drop = DROP_BAD_PACKET_OUT;
-        verify(meta.po.avail >= 4, error.ZtnicDrop);
+        verify(meta.po.avail >= 4, error.BadPacketOut);
         pkt.extract(hdr.packet_out);
         meta.po.avail = meta.po.avail - 4;
         transition outer_eth;
@@ -35,8 +68,7 @@ parser ZtnicParser(packet_in pkt, out headers_t hdr, inout meta_t meta,
 #define S(name) outer_##name
 #define F hdr.o
 #define FI meta.po
-#define FRAME_STAGE STAGE_OUTER
-#define FRAME_STAGE_L4 STAGE_OUTER_L4
+#define FE(reason) Outer##reason
 #define FRAME_UDP_NEXT \
     select(meta.po.flow.ip, hdr.o.udp.dst_port) { \
         (4, UDP_PORT_GENEVE): tun_geneve; \
@@ -47,38 +79,31 @@ parser ZtnicParser(packet_in pkt, out headers_t hdr, inout meta_t meta,
 #undef S
 #undef F
 #undef FI
-#undef FRAME_STAGE
-#undef FRAME_STAGE_L4
+#undef FE
 #undef FRAME_UDP_NEXT
 
     // Geneve with exactly the ztnic option; the inner frame is the rest of the
     // outer UDP payload.
     state tun_geneve {
-        meta.prs.stage = STAGE_TUNNEL;
         meta.prs.tunnel = TUN_GENEVE;
-        meta.prs.drop = DROP_TUNNEL_TRUNCATED;
-        verify((bit<32>)hdr.o.udp.length >= 8 + 20, error.ZtnicDrop);
+        verify((bit<32>)hdr.o.udp.length >= 8 + 20, error.TunnelTruncated);
         pkt.extract(hdr.geneve);
         pkt.extract(hdr.geneve_opt);
-        meta.prs.drop = DROP_GENEVE_MALFORMED;
         verify(hdr.geneve.version == 0 && hdr.geneve.opt_len == 3 &&
                hdr.geneve.oam == 0 && hdr.geneve.critical == 1 &&
                hdr.geneve.protocol == ETHERTYPE_TEB &&
                hdr.geneve_opt.opt_class == ZTNIC_OPT_CLASS &&
                hdr.geneve_opt.opt_type == ZTNIC_OPT_TYPE &&
-               hdr.geneve_opt.length == ZTNIC_OPT_LEN, error.ZtnicDrop);
+               hdr.geneve_opt.length == ZTNIC_OPT_LEN, error.GeneveMalformed);
         meta.pi.avail = (bit<32>)hdr.o.udp.length - (8 + 20);
         transition inner_eth;
     }
 
     state tun_vxlan {
-        meta.prs.stage = STAGE_TUNNEL;
         meta.prs.tunnel = TUN_VXLAN;
-        meta.prs.drop = DROP_TUNNEL_TRUNCATED;
-        verify((bit<32>)hdr.o.udp.length >= 8 + 8, error.ZtnicDrop);
+        verify((bit<32>)hdr.o.udp.length >= 8 + 8, error.TunnelTruncated);
         pkt.extract(hdr.vxlan);
-        meta.prs.drop = DROP_VXLAN_MALFORMED;
-        verify((hdr.vxlan.flags & 0x08) != 0, error.ZtnicDrop);
+        verify((hdr.vxlan.flags & 0x08) != 0, error.VxlanMalformed);
         meta.pi.avail = (bit<32>)hdr.o.udp.length - (8 + 8);
         transition inner_eth;
     }
@@ -86,15 +111,13 @@ parser ZtnicParser(packet_in pkt, out headers_t hdr, inout meta_t meta,
 #define S(name) inner_##name
 #define F hdr.i
 #define FI meta.pi
-#define FRAME_STAGE STAGE_INNER
-#define FRAME_STAGE_L4 STAGE_INNER_L4
+#define FE(reason) Inner##reason
 #define FRAME_UDP_NEXT accept;
 #include "parse_frame.p4"
 #undef S
 #undef F
 #undef FI
-#undef FRAME_STAGE
-#undef FRAME_STAGE_L4
+#undef FE
 #undef FRAME_UDP_NEXT
 }
 
@@ -109,6 +132,110 @@ bit<16> ones_fold(in bit<32> sum) {
     bit<32> s = (sum & 0xFFFF) + (sum >> 16);
     s = (s & 0xFFFF) + (s >> 16);
     return s[15:0];
+}
+
+// The drop reason of a parser error, and the section of the packet it concerns
+// (STAGE_*; an L4 section comes after its IPv4 header's checksum).
+void parse_error_reason(in error e, out bit<8> reason, out bit<8> stage) {
+    reason = DROP_ETH_TRUNCATED;
+    stage = STAGE_OUTER;
+    if (e == error.OuterEthTruncated) {
+        reason = DROP_ETH_TRUNCATED;
+        stage = STAGE_OUTER;
+    } else if (e == error.OuterVlanTruncated) {
+        reason = DROP_VLAN_TRUNCATED;
+        stage = STAGE_OUTER;
+    } else if (e == error.OuterTooManyVlans) {
+        reason = DROP_TOO_MANY_VLANS;
+        stage = STAGE_OUTER;
+    } else if (e == error.OuterUnsupportedEthertype) {
+        reason = DROP_UNSUPPORTED_ETHERTYPE;
+        stage = STAGE_OUTER;
+    } else if (e == error.OuterIpv4Truncated) {
+        reason = DROP_IPV4_TRUNCATED;
+        stage = STAGE_OUTER;
+    } else if (e == error.OuterIpv4Malformed) {
+        reason = DROP_IPV4_MALFORMED;
+        stage = STAGE_OUTER;
+    } else if (e == error.OuterIpv6Truncated) {
+        reason = DROP_IPV6_TRUNCATED;
+        stage = STAGE_OUTER;
+    } else if (e == error.OuterIpv6Malformed) {
+        reason = DROP_IPV6_MALFORMED;
+        stage = STAGE_OUTER;
+    } else if (e == error.OuterTcpTruncated) {
+        reason = DROP_TCP_TRUNCATED;
+        stage = STAGE_OUTER_L4;
+    } else if (e == error.OuterTcpMalformed) {
+        reason = DROP_TCP_MALFORMED;
+        stage = STAGE_OUTER_L4;
+    } else if (e == error.OuterUdpTruncated) {
+        reason = DROP_UDP_TRUNCATED;
+        stage = STAGE_OUTER_L4;
+    } else if (e == error.OuterUdpMalformed) {
+        reason = DROP_UDP_MALFORMED;
+        stage = STAGE_OUTER_L4;
+    } else if (e == error.OuterIcmpTruncated) {
+        reason = DROP_ICMP_TRUNCATED;
+        stage = STAGE_OUTER_L4;
+    } else if (e == error.OuterIcmpMalformed) {
+        reason = DROP_ICMP_MALFORMED;
+        stage = STAGE_OUTER_L4;
+    } else if (e == error.InnerEthTruncated) {
+        reason = DROP_ETH_TRUNCATED;
+        stage = STAGE_INNER;
+    } else if (e == error.InnerVlanTruncated) {
+        reason = DROP_VLAN_TRUNCATED;
+        stage = STAGE_INNER;
+    } else if (e == error.InnerTooManyVlans) {
+        reason = DROP_TOO_MANY_VLANS;
+        stage = STAGE_INNER;
+    } else if (e == error.InnerUnsupportedEthertype) {
+        reason = DROP_UNSUPPORTED_ETHERTYPE;
+        stage = STAGE_INNER;
+    } else if (e == error.InnerIpv4Truncated) {
+        reason = DROP_IPV4_TRUNCATED;
+        stage = STAGE_INNER;
+    } else if (e == error.InnerIpv4Malformed) {
+        reason = DROP_IPV4_MALFORMED;
+        stage = STAGE_INNER;
+    } else if (e == error.InnerIpv6Truncated) {
+        reason = DROP_IPV6_TRUNCATED;
+        stage = STAGE_INNER;
+    } else if (e == error.InnerIpv6Malformed) {
+        reason = DROP_IPV6_MALFORMED;
+        stage = STAGE_INNER;
+    } else if (e == error.InnerTcpTruncated) {
+        reason = DROP_TCP_TRUNCATED;
+        stage = STAGE_INNER_L4;
+    } else if (e == error.InnerTcpMalformed) {
+        reason = DROP_TCP_MALFORMED;
+        stage = STAGE_INNER_L4;
+    } else if (e == error.InnerUdpTruncated) {
+        reason = DROP_UDP_TRUNCATED;
+        stage = STAGE_INNER_L4;
+    } else if (e == error.InnerUdpMalformed) {
+        reason = DROP_UDP_MALFORMED;
+        stage = STAGE_INNER_L4;
+    } else if (e == error.InnerIcmpTruncated) {
+        reason = DROP_ICMP_TRUNCATED;
+        stage = STAGE_INNER_L4;
+    } else if (e == error.InnerIcmpMalformed) {
+        reason = DROP_ICMP_MALFORMED;
+        stage = STAGE_INNER_L4;
+    } else if (e == error.TunnelTruncated) {
+        reason = DROP_TUNNEL_TRUNCATED;
+        stage = STAGE_TUNNEL;
+    } else if (e == error.GeneveMalformed) {
+        reason = DROP_GENEVE_MALFORMED;
+        stage = STAGE_TUNNEL;
+    } else if (e == error.VxlanMalformed) {
+        reason = DROP_VXLAN_MALFORMED;
+        stage = STAGE_TUNNEL;
+    } else if (e == error.BadPacketOut) {
+        reason = DROP_BAD_PACKET_OUT;
+        stage = STAGE_OUTER;
+    }
 }
 
 // The parse verdict, after ports: the first failed check in datapath.md order,
@@ -138,26 +265,28 @@ control ParseCheck(inout headers_t hdr, inout meta_t meta,
 
     apply {
         bool err = std.parser_error != error.NoError;
-        bit<8> stage = meta.prs.stage;
+        bit<8> reason;
+        bit<8> stage;
+        parse_error_reason(std.parser_error, reason, stage);
         bool outer_bad_csum = hdr.o.ipv4.isValid() && ones_fold(meta.po.csum) != 0xFFFF;
         bool inner_bad_csum = hdr.i.ipv4.isValid() && ones_fold(meta.pi.csum) != 0xFFFF;
         if (err && stage == STAGE_OUTER) {
-            parse_drop(meta.prs.drop);
+            parse_drop(reason);
         } else if (outer_bad_csum) {
             parse_drop(DROP_IPV4_BAD_CHECKSUM);
         } else if (err && stage == STAGE_OUTER_L4) {
-            parse_drop(meta.prs.drop);
+            parse_drop(reason);
         } else if (meta.po.punt != 0) {
             parse_punt(meta.po.punt);
         } else if (meta.cls.port_class == CLASS_UPLINK && meta.prs.tunnel != TUN_NONE) {
             if (hdr.o.ipv4.dst != meta.cfg.local_vtep_ip) {
                 parse_drop(DROP_VTEP_MISMATCH);
             } else if (err && stage <= STAGE_INNER) {
-                parse_drop(meta.prs.drop);
+                parse_drop(reason);
             } else if (inner_bad_csum) {
                 parse_drop(DROP_IPV4_BAD_CHECKSUM);
             } else if (err) {
-                parse_drop(meta.prs.drop);
+                parse_drop(reason);
             } else if (meta.pi.punt != 0) {
                 parse_punt(meta.pi.punt);
             } else {

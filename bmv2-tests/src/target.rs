@@ -125,6 +125,10 @@ pub struct Bmv2Target {
     /// Policy entries by rule id, and context entries by ctx, for the direct counters.
     rules: BTreeMap<u32, TableEntry>,
     ctxs: BTreeMap<u32, TableEntry>,
+    /// What deleted or replaced policy / ctx_epoch entries had counted: a rule's
+    /// and a context's counts outlive their entries (the runtime keeps them).
+    retired_rules: BTreeMap<u32, PacketsBytes>,
+    retired_ctxs: BTreeMap<u32, PacketsBytes>,
     /// Last `drops` counter values read, by index.
     drops_seen: BTreeMap<i64, i64>,
 }
@@ -140,6 +144,8 @@ impl Bmv2Target {
             entries: HashMap::new(),
             rules: BTreeMap::new(),
             ctxs: BTreeMap::new(),
+            retired_rules: BTreeMap::new(),
+            retired_ctxs: BTreeMap::new(),
             drops_seen: BTreeMap::new(),
         })
     }
@@ -321,11 +327,15 @@ impl Bmv2Target {
             }
             Op::DeleteCtxEpoch { ctx } => {
                 let e = self.entry("ctx_epoch")?.exact("ctx", *ctx).key()?;
-                self.ctxs.remove(ctx);
+                if let Some(old) = self.ctxs.remove(ctx) {
+                    let pb = self.direct_counter(&old)?;
+                    add(self.retired_ctxs.entry(*ctx).or_default(), pb);
+                }
                 self.remove("ctx_epoch", e)
             }
             Op::SetRule(r) => {
                 if let Some(old) = self.rules.remove(&r.id) {
+                    self.retire_rule(r.id, &old)?;
                     self.remove("policy", old)?;
                 }
                 let deny = r.action == ztnic_model::Action::Deny;
@@ -355,7 +365,10 @@ impl Bmv2Target {
                 self.upsert("policy", e)
             }
             Op::DeleteRule { id } => match self.rules.remove(id) {
-                Some(e) => self.remove("policy", e),
+                Some(e) => {
+                    self.retire_rule(*id, &e)?;
+                    self.remove("policy", e)
+                }
                 None => Ok(()),
             },
             Op::SetCtOverflow(f) => {
@@ -493,6 +506,12 @@ impl Bmv2Target {
         Ok(())
     }
 
+    fn retire_rule(&mut self, id: u32, e: &TableEntry) -> Result<(), Bmv2Error> {
+        let pb = self.direct_counter(e)?;
+        add(self.retired_rules.entry(id).or_default(), pb);
+        Ok(())
+    }
+
     fn direct_counter(&mut self, e: &TableEntry) -> Result<PacketsBytes, Bmv2Error> {
         let d = self
             .bmv2
@@ -503,6 +522,11 @@ impl Bmv2Target {
             bytes: u64::try_from(d.byte_count).unwrap_or(0),
         })
     }
+}
+
+fn add(acc: &mut PacketsBytes, pb: PacketsBytes) {
+    acc.packets += pb.packets;
+    acc.bytes += pb.bytes;
 }
 
 /// The match part of an entry, encoded, as an identity for INSERT vs MODIFY.
@@ -526,6 +550,8 @@ impl Target for Bmv2Target {
         self.entries.clear();
         self.rules.clear();
         self.ctxs.clear();
+        self.retired_rules.clear();
+        self.retired_ctxs.clear();
         self.drops_seen.clear();
         self.write_config(config)?;
         self.t0 = Instant::now();
@@ -583,21 +609,21 @@ impl Target for Bmv2Target {
                     .insert(r, u64::try_from(d.packet_count).unwrap_or(0));
             }
         }
+        c.rules = self.retired_rules.clone();
         let rules: Vec<(u32, TableEntry)> =
             self.rules.iter().map(|(k, e)| (*k, e.clone())).collect();
         for (id, e) in rules {
             let pb = self.direct_counter(&e)?;
-            if pb.packets > 0 {
-                c.rules.insert(id, pb);
-            }
+            add(c.rules.entry(id).or_default(), pb);
         }
+        c.ctx = self.retired_ctxs.clone();
         let ctxs: Vec<(u32, TableEntry)> = self.ctxs.iter().map(|(k, e)| (*k, e.clone())).collect();
         for (ctx, e) in ctxs {
             let pb = self.direct_counter(&e)?;
-            if pb.packets > 0 {
-                c.ctx.insert(ctx, pb);
-            }
+            add(c.ctx.entry(ctx).or_default(), pb);
         }
+        c.rules.retain(|_, pb| pb.packets > 0);
+        c.ctx.retain(|_, pb| pb.packets > 0);
         Ok(c)
     }
 }
