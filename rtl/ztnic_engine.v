@@ -124,6 +124,18 @@ localparam REM_IDX_W = $clog2(REMOTE_EP_N);
 localparam PR_W = 98;
 // the last stage: its registers feed the descriptor
 localparam NST = 26;
+// the PHV bits live after each stage (ztnic_phv.vh: phv_live)
+localparam [PHV_W-1:0] LIVE1 = phv_live(1, CTR_CE_W, CTR_RULE_W);
+localparam [PHV_W-1:0] LIVE8 = phv_live(8, CTR_CE_W, CTR_RULE_W);
+localparam [PHV_W-1:0] LIVE9 = phv_live(9, CTR_CE_W, CTR_RULE_W);
+localparam [PHV_W-1:0] LIVE10 = phv_live(10, CTR_CE_W, CTR_RULE_W);
+localparam [PHV_W-1:0] LIVE12 = phv_live(12, CTR_CE_W, CTR_RULE_W);
+localparam [PHV_W-1:0] LIVE13 = phv_live(13, CTR_CE_W, CTR_RULE_W);
+localparam [PHV_W-1:0] LIVE14 = phv_live(14, CTR_CE_W, CTR_RULE_W);
+localparam [PHV_W-1:0] LIVE15 = phv_live(15, CTR_CE_W, CTR_RULE_W);
+localparam [PHV_W-1:0] LIVE22 = phv_live(22, CTR_CE_W, CTR_RULE_W);
+localparam [PHV_W-1:0] LIVE24 = phv_live(24, CTR_CE_W, CTR_RULE_W);
+localparam [PHV_W-1:0] LIVE26 = phv_live(26, CTR_CE_W, CTR_RULE_W);
 
 initial begin
     if (HDR_BYTES < 288 || HDR_BYTES > 512) begin
@@ -419,7 +431,7 @@ end
 
 always @(posedge clk) begin
     if (adv) begin
-        p1_reg <= p1;
+        p1_reg <= p1 & LIVE1;
         r1_reg <= r1;
     end
 end
@@ -522,7 +534,7 @@ end
 
 always @(posedge clk) begin
     if (adv) begin
-        p8_reg <= p8;
+        p8_reg <= p8 & LIVE8;
         r8_reg <= r8;
     end
 end
@@ -565,7 +577,7 @@ end
 
 always @(posedge clk) begin
     if (adv) begin
-        p9_reg <= p9;
+        p9_reg <= p9 & LIVE9;
     end
 end
 
@@ -707,8 +719,8 @@ end
 reg [PHV_W-1:0] p11_reg;
 always @(posedge clk) begin
     if (adv) begin
-        p10_reg <= p10;
-        p11_reg <= p10_reg;
+        p10_reg <= p10 & LIVE10;
+        p11_reg <= p10_reg & LIVE10;
     end
 end
 
@@ -817,7 +829,7 @@ end
 
 always @(posedge clk) begin
     if (adv) begin
-        p12_reg <= p12;
+        p12_reg <= p12 & LIVE12;
     end
 end
 
@@ -899,7 +911,7 @@ end
 
 always @(posedge clk) begin
     if (adv) begin
-        p13_reg <= p13;
+        p13_reg <= p13 & LIVE13;
     end
 end
 
@@ -1082,7 +1094,7 @@ end
 
 always @(posedge clk) begin
     if (adv) begin
-        p14_reg <= p14;
+        p14_reg <= p14 & LIVE14;
         best_f_reg <= best_f;
         best_r_reg <= best_r;
     end
@@ -1130,7 +1142,7 @@ end
 
 always @(posedge clk) begin
     if (adv) begin
-        p15_reg <= p15;
+        p15_reg <= p15 & LIVE15;
     end
 end
 
@@ -1140,7 +1152,7 @@ end
 reg [6*PHV_W-1:0] pd_reg;
 always @(posedge clk) begin
     if (adv) begin
-        pd_reg <= {pd_reg[5*PHV_W-1:0], p15_reg};
+        pd_reg <= {pd_reg[5*PHV_W-1:0], p15_reg} & {6{LIVE15}};
     end
 end
 wire [PHV_W-1:0] p21_reg = pd_reg[5*PHV_W +: PHV_W];
@@ -1196,7 +1208,7 @@ end
 
 always @(posedge clk) begin
     if (adv) begin
-        p22_reg <= p22;
+        p22_reg <= p22 & LIVE22;
     end
 end
 
@@ -1209,7 +1221,7 @@ assign ovf_a_addr = p22_reg[F_H32 +: CT_OVF_LOG2];
 reg [PHV_W-1:0] p23_reg;
 always @(posedge clk) begin
     if (adv) begin
-        p23_reg <= p22_reg;
+        p23_reg <= p22_reg & LIVE22;
     end
 end
 
@@ -1591,7 +1603,7 @@ end
 
 always @(posedge clk) begin
     if (adv) begin
-        p24_reg <= p24;
+        p24_reg <= p24 & LIVE24;
         ctf_v_reg <= dp_we;
         ctf_a_reg <= dp_wa;
         ctf_d_reg <= dp_wd;
@@ -1610,7 +1622,7 @@ assign rc_a_addr = p24_reg[F_RSLOT +: CTR_RULE_W];
 reg [PHV_W-1:0] p25_reg;
 always @(posedge clk) begin
     if (adv) begin
-        p25_reg <= p24_reg;
+        p25_reg <= p24_reg & LIVE24;
     end
 end
 
@@ -1694,7 +1706,7 @@ end
 
 always @(posedge clk) begin
     if (adv) begin
-        p26_reg <= p26;
+        p26_reg <= p26 & LIVE26;
     end
     if (rst) begin
         v_reg[NST:8] <= 0;

@@ -48,6 +48,10 @@ module ztnic_parse_pass #(
 `include "ztnic_phv.vh"
 
 localparam HW = 8 * HDR_BYTES;
+// the PHV bits live after each stage (stages 2-4 outer, 5-7 inner; ztnic_phv.vh)
+localparam [PHV_W-1:0] LIVE_L2 = phv_live(OUTER ? 2 : 5, 16, 16);
+localparam [PHV_W-1:0] LIVE_L3 = phv_live(OUTER ? 3 : 6, 16, 16);
+localparam [PHV_W-1:0] LIVE_L4 = phv_live(OUTER ? 4 : 7, 16, 16);
 
 initial begin
     if (HDR_BYTES < 128) begin
@@ -144,7 +148,7 @@ end
 always @(posedge clk) begin
     if (adv) begin
         l2_valid_reg <= s_valid;
-        l2_phv_reg <= l2_phv_next;
+        l2_phv_reg <= l2_phv_next & LIVE_L2;
         l2_rem_reg <= l2_rem_next;
     end
 end
@@ -267,7 +271,7 @@ end
 always @(posedge clk) begin
     if (adv) begin
         l3_valid_reg <= l2_valid_reg;
-        l3_phv_reg <= l3_phv_next;
+        l3_phv_reg <= l3_phv_next & LIVE_L3;
         l3_rem_reg <= l3_rem_next;
     end
 end
@@ -464,7 +468,7 @@ end
 always @(posedge clk) begin
     if (adv) begin
         l4_valid_reg <= l3_valid_reg;
-        l4_phv_reg <= l4_phv_next;
+        l4_phv_reg <= l4_phv_next & LIVE_L4;
         l4_rem_reg <= l4_rem_next;
     end
 end

@@ -130,3 +130,36 @@ localparam [1:0] TUN_NONE = 2'd0, TUN_GENEVE = 2'd1, TUN_GBP = 2'd2, TUN_UNTAGGE
 function [10:0] vd(input punt, input [7:0] why);
     vd = {1'b1, punt ? V_PUNT : V_DROP, why};
 endfunction
+
+// bits [lo, lo+w) of a PHV
+function [PHV_W-1:0] fmask(input integer lo, input integer w);
+    fmask = (({{(PHV_W-1){1'b0}}, 1'b1} << w) - 1'b1) << lo;
+endfunction
+
+// The PHV bits that can be non-zero after stage k: a field is zero until the stage
+// that first writes it (see above), and the counter slots are only ce_w / rule_w bits
+// wide. Each stage register is masked with it; the behaviour is the same, and
+// synthesis sees the fields not yet written as constants at once instead of
+// discovering them one pipeline stage per optimisation pass.
+function [PHV_W-1:0] phv_live(input integer k, input integer ce_w, input integer rule_w);
+    begin
+        phv_live = fmask(F_T0, F_OPORT - F_T0) | fmask(F_OPORT, 16) | fmask(F_SKIP, 32)
+            | fmask(F_OFF, 32);
+        if (k >= 2) phv_live = phv_live | fmask(F_L3T, 2);
+        if (k >= 3) phv_live = phv_live | fmask(F_V6, F_KIND - F_V6);
+        if (k >= 4) phv_live = phv_live | fmask(F_INNER, 1) | fmask(F_KIND, F_ESRC - F_KIND)
+            | fmask(F_TUN, F_SCTX - F_TUN);
+        if (k >= 8) phv_live = phv_live | fmask(F_ESRC, F_ESP - F_ESRC);
+        if (k >= 9) phv_live = phv_live | fmask(F_ESP, F_TUN - F_ESP);
+        if (k >= 10) phv_live = phv_live | fmask(F_REMHIT, F_LEPMISS - F_REMHIT);
+        if (k >= 12) phv_live = phv_live | fmask(F_SCTX, F_REMHIT - F_SCTX) | fmask(F_LEPMISS, 1);
+        if (k >= 13) phv_live = phv_live | fmask(F_KEY, F_H32 - F_KEY);
+        if (k >= 14) phv_live = phv_live | fmask(F_EVP, F_CTV - F_EVP) | fmask(F_CECNT, 1)
+            | fmask(F_CESLOT, ce_w) | fmask(F_CEHIT, F_PFV - F_CEHIT);
+        if (k >= 15) phv_live = phv_live | fmask(F_PFV, F_PFSLOT - F_PFV) | fmask(F_PFSLOT, rule_w)
+            | fmask(F_PRV, F_PRSLOT - F_PRV) | fmask(F_PRSLOT, rule_w) | fmask(F_H32, F_MAC - F_H32);
+        if (k >= 22) phv_live = phv_live | fmask(F_MAC, 32);
+        if (k >= 24) phv_live = phv_live | fmask(F_CTV, F_RSLOT - F_CTV) | fmask(F_RSLOT, rule_w);
+        if (k >= 26) phv_live = phv_live | fmask(F_PLEN, 7);
+    end
+endfunction

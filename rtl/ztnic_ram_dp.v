@@ -1,6 +1,8 @@
 // Dual-port RAM for table storage: port A is the lookup port (read only), port B
 // serves control access, data-plane inserts and counter updates (read or write).
-// Both ports read synchronously (data one clock after the address), as block RAM does.
+// Both ports read synchronously (data one clock after the address), as block RAM does:
+// each port's output register is the RAM's own, port B reads the old word when it
+// writes (READ_FIRST), so synthesis maps the array to block RAM (true dual port).
 
 `resetall
 `timescale 1ns / 1ps
@@ -36,6 +38,8 @@ initial begin
     end
 end
 
+// the tables are wide and shallow: block RAM rather than LUTRAM or flip-flops
+(* ram_style = "block" *)
 reg [WIDTH-1:0] mem [0:(1<<ADDR_W)-1];
 
 integer i;
