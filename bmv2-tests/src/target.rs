@@ -52,6 +52,9 @@ pub enum Bmv2Error {
     Unsupported(String),
 }
 
+/// One digested item: the digest's name and its struct members as byte strings.
+pub type DigestItem = (String, Vec<Vec<u8>>);
+
 /// A key of a written entry, to tell INSERT from MODIFY and find it again.
 type EntryKey = (String, Vec<u8>);
 
@@ -131,6 +134,8 @@ pub struct Bmv2Target {
     retired_ctxs: BTreeMap<u32, PacketsBytes>,
     /// Last `drops` counter values read, by index.
     drops_seen: BTreeMap<i64, i64>,
+    /// Digest lists received (and acknowledged) while waiting for outcomes.
+    digests: Vec<v1::DigestList>,
 }
 
 impl Bmv2Target {
@@ -147,6 +152,7 @@ impl Bmv2Target {
             retired_rules: BTreeMap::new(),
             retired_ctxs: BTreeMap::new(),
             drops_seen: BTreeMap::new(),
+            digests: Vec::new(),
         })
     }
 
@@ -167,6 +173,49 @@ impl Bmv2Target {
 
     fn entry(&self, table: &str) -> Result<TableEntryBuilder, Bmv2Error> {
         self.bmv2.entry(table)
+    }
+
+    /// Turns on DigestList generation for `digest`, one message per digest, sent at once.
+    pub fn enable_digest(&mut self, digest: &str) -> Result<(), Bmv2Error> {
+        let config = v1::digest_entry::Config {
+            max_timeout_ns: 0,
+            max_list_size: 1,
+            ack_timeout_ns: 1_000_000_000,
+        };
+        self.bmv2
+            .rt
+            .block_on(self.bmv2.client.enable_digest(digest, config))?;
+        Ok(())
+    }
+
+    /// The digest lists received so far plus those arriving within `wait`, each
+    /// acknowledged, as (digest name, members of each data item as byte strings).
+    pub fn take_digests(&mut self, wait: Duration) -> Result<Vec<DigestItem>, Bmv2Error> {
+        let deadline = Instant::now() + wait;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            let client = &mut self.bmv2.client;
+            match self.bmv2.rt.block_on(client.next_event_within(left)) {
+                Some(StreamEvent::Digest(list)) => {
+                    self.bmv2.rt.block_on(self.bmv2.client.ack_digest(&list))?;
+                    self.digests.push(list);
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+        let mut out = Vec::new();
+        for list in std::mem::take(&mut self.digests) {
+            let name = self
+                .bmv2
+                .index
+                .digest(list.digest_id)
+                .map(|d| d.name.clone())
+                .unwrap_or_default();
+            for item in &list.data {
+                out.push((name.clone(), struct_members(item)));
+            }
+        }
+        Ok(out)
     }
 
     fn write_config(&mut self, c: &Config) -> Result<(), Bmv2Error> {
@@ -458,6 +507,7 @@ impl Bmv2Target {
                 }
                 Some(StreamEvent::Digest(list)) => {
                     self.bmv2.rt.block_on(self.bmv2.client.ack_digest(&list))?;
+                    self.digests.push(list);
                 }
                 _ => {}
             }
@@ -521,6 +571,23 @@ impl Bmv2Target {
             packets: u64::try_from(d.packet_count).unwrap_or(0),
             bytes: u64::try_from(d.byte_count).unwrap_or(0),
         })
+    }
+}
+
+/// The members of a digest's struct, as byte strings.
+fn struct_members(d: &v1::P4Data) -> Vec<Vec<u8>> {
+    use v1::p4_data::Data;
+    match &d.data {
+        Some(Data::Struct(s)) => s
+            .members
+            .iter()
+            .map(|m| match &m.data {
+                Some(Data::Bitstring(b)) => b.clone(),
+                _ => Vec::new(),
+            })
+            .collect(),
+        Some(Data::Bitstring(b)) => vec![b.clone()],
+        _ => Vec::new(),
     }
 }
 
