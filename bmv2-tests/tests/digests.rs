@@ -134,9 +134,12 @@ fn ct_event_digest_reports_a_data_plane_insert() -> Result<(), Failed> {
     Ok(())
 }
 
+/// One digest check.
+type Check = fn() -> Result<(), Failed>;
+
 fn main() {
     let args = Arguments::from_args();
-    let tests: [(&str, fn() -> Result<(), Failed>); 2] = [
+    let tests: [(&str, Check); 2] = [
         (
             "ctx_miss_digest_names_the_unknown_context_and_the_port",
             ctx_miss_digest_names_the_unknown_context_and_the_port,
