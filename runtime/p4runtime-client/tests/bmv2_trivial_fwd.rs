@@ -7,6 +7,7 @@
 
 mod bmv2;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use tonic::Code;
@@ -38,20 +39,41 @@ async fn event(
     panic!("no {what} from bmv2 within 20 s; other events: {skipped:#?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_programs_bmv2_trivial_fwd() {
-    let Some(bin) = bmv2::on_path("simple_switch_grpc") else {
-        bmv2::skip(TEST, "simple_switch_grpc not on PATH");
-        return;
-    };
-    let (json, p4info_path) = (
+/// The tools and artifacts the test needs, or why it cannot run.
+fn preconditions() -> Result<(PathBuf, PathBuf, PathBuf), String> {
+    let bin = bmv2::on_path("simple_switch_grpc").ok_or("simple_switch_grpc not on PATH")?;
+    let (json, p4info) = (
         bmv2::artifact("trivial_fwd.json"),
         bmv2::artifact("trivial_fwd.p4info.txtpb"),
     );
-    if !json.is_file() || !p4info_path.is_file() {
-        bmv2::skip(TEST, "p4/build/trivial_fwd.json or .p4info.txtpb missing");
-        return;
+    if !json.is_file() || !p4info.is_file() {
+        return Err("p4/build/trivial_fwd.json or .p4info.txtpb missing".into());
     }
+    Ok((bin, json, p4info))
+}
+
+/// Runs as a libtest-mimic trial so that a missing tool reports the test as
+/// ignored (with one SKIP line), never as passed.
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let trial = match preconditions() {
+        Err(reason) => {
+            bmv2::skip(TEST, &reason);
+            libtest_mimic::Trial::test(TEST, move || Err(reason.into())).with_ignored_flag(true)
+        }
+        Ok((bin, json, p4info)) => libtest_mimic::Trial::test(TEST, move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            rt.block_on(client_programs_bmv2_trivial_fwd(bin, json, p4info));
+            Ok(())
+        }),
+    };
+    libtest_mimic::run(&args, vec![trial]).exit();
+}
+
+async fn client_programs_bmv2_trivial_fwd(bin: PathBuf, json: PathBuf, p4info_path: PathBuf) {
     let switch = bmv2::Bmv2::start(&bin).unwrap();
     let mut c = P4RuntimeClient::connect(ClientConfig::new(switch.endpoint.clone(), 1, 1))
         .await

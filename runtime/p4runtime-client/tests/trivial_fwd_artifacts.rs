@@ -9,12 +9,25 @@ use std::process::Command;
 
 const TEST: &str = "trivial_fwd_artifacts_match_a_fresh_p4c_compile";
 
-#[test]
-fn trivial_fwd_artifacts_match_a_fresh_p4c_compile() {
-    let Some(p4c) = bmv2::on_path("p4c-bm2-ss") else {
-        bmv2::skip(TEST, "p4c-bm2-ss not on PATH");
-        return;
+/// Runs as a libtest-mimic trial so that a missing p4c reports the test as
+/// ignored (with one SKIP line), never as passed.
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let trial = match bmv2::on_path("p4c-bm2-ss") {
+        None => {
+            bmv2::skip(TEST, "p4c-bm2-ss not on PATH");
+            libtest_mimic::Trial::test(TEST, || Err("p4c-bm2-ss not on PATH".into()))
+                .with_ignored_flag(true)
+        }
+        Some(p4c) => libtest_mimic::Trial::test(TEST, move || {
+            trivial_fwd_artifacts_match_a_fresh_p4c_compile(&p4c);
+            Ok(())
+        }),
     };
+    libtest_mimic::run(&args, vec![trial]).exit();
+}
+
+fn trivial_fwd_artifacts_match_a_fresh_p4c_compile(p4c: &Path) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = std::env::temp_dir().join(format!("ztnic-p4c-{}", std::process::id()));
     std::fs::create_dir_all(&out).unwrap();
@@ -24,7 +37,7 @@ fn trivial_fwd_artifacts_match_a_fresh_p4c_compile() {
     );
     // Same relative source path as the committed build, so embedded source
     // references agree.
-    let status = Command::new(&p4c)
+    let status = Command::new(p4c)
         .current_dir(&root)
         .args(["--arch", "v1model", "--p4runtime-files"])
         .arg(&p4info)

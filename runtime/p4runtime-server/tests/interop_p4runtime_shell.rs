@@ -23,35 +23,53 @@ fn skip(reason: String) {
     );
 }
 
-fn python() -> Option<PathBuf> {
+/// The venv's Python with p4runtime-shell, or why there is none.
+fn python() -> Result<PathBuf, String> {
     let path = match std::env::var_os("ZTNIC_PYTHON") {
         Some(p) => PathBuf::from(p),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/py/bin/python"),
     };
     if !path.is_file() {
-        skip(format!(
+        return Err(format!(
             "no Python at {} (set ZTNIC_PYTHON or create target/py from tools/requirements.txt)",
             path.display()
         ));
-        return None;
     }
     let ok = std::process::Command::new(&path)
         .args(["-c", "import p4runtime_sh.shell"])
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        skip(format!(
+        return Err(format!(
             "{} cannot import p4runtime_sh (pip install -r tools/requirements.txt)",
             path.display()
         ));
-        return None;
     }
-    Some(path)
+    Ok(path)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn p4runtime_shell_writes_and_reads_entries_on_the_ztnic_server() {
-    let Some(python) = python() else { return };
+/// Runs as a libtest-mimic trial so that a missing Python environment reports the
+/// test as ignored (with one SKIP line), never as passed.
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let trial = match python() {
+        Err(reason) => {
+            skip(reason.clone());
+            libtest_mimic::Trial::test(TEST, move || Err(reason.into())).with_ignored_flag(true)
+        }
+        Ok(python) => libtest_mimic::Trial::test(TEST, move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            rt.block_on(p4runtime_shell_writes_and_reads_entries_on_the_ztnic_server(python));
+            Ok(())
+        }),
+    };
+    libtest_mimic::run(&args, vec![trial]).exit();
+}
+
+async fn p4runtime_shell_writes_and_reads_entries_on_the_ztnic_server(python: PathBuf) {
     let server = Server::start();
     let dir = std::env::temp_dir().join(format!("ztnic-interop-{}", server.addr.port()));
     std::fs::create_dir_all(&dir).unwrap();
