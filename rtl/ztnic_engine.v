@@ -1708,9 +1708,6 @@ always @(posedge clk) begin
     if (adv) begin
         p26_reg <= p26 & LIVE26;
     end
-    if (rst) begin
-        v_reg[NST:8] <= 0;
-    end
 end
 
 // ---------------------------------------------------------------------------
