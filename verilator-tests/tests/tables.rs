@@ -3,9 +3,10 @@
 
 use std::collections::HashMap;
 
+use ztnic_fpga::FpgaError;
 use ztnic_model::{CtxEpoch, Verdict};
+use ztnic_rtl_sim::Bits;
 use ztnic_rtl_sim::regmap::{layout, table_enum};
-use ztnic_rtl_sim::{Bits, SimError};
 use ztnic_scenario::Op;
 use ztnic_verilator_tests::{Rng, RtlTarget, udp_frame, world_udp_setup};
 
@@ -31,7 +32,7 @@ fn random_ctx_epoch_inserts_and_deletes_match_a_map() {
     let mut found = HashMap::new();
     for slot in 0..(4u32 << log2) {
         let w = t
-            .nic()
+            .driver()
             .table_read(table_enum::CTX_EPOCH, slot, 2)
             .expect("read");
         let b = Bits::from_words(&w);
@@ -81,21 +82,18 @@ fn out_of_range_table_index_is_an_error_not_a_write() {
     let mut t = RtlTarget::new().expect("model");
     let log2 = t.geometry().ctx_epoch_log2;
     let err = t
-        .nic()
+        .driver()
         .table_write(table_enum::CTX_EPOCH, 4 << log2, &[1])
         .expect_err("out of range");
-    assert_eq!(
-        err,
-        SimError::Table {
-            table: table_enum::CTX_EPOCH,
-            index: 4 << log2
-        }
+    assert!(
+        matches!(err, FpgaError::Table { table, index } if table == table_enum::CTX_EPOCH && index == 4 << log2),
+        "{err:?}"
     );
     let err = t
-        .nic()
+        .driver()
         .table_write(200, 0, &[1])
         .expect_err("unknown table");
-    assert!(matches!(err, SimError::Table { table: 200, .. }));
+    assert!(matches!(err, FpgaError::Table { table: 200, .. }));
 }
 
 #[test]

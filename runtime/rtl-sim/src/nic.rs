@@ -1,21 +1,16 @@
 //! A cycle-accurate test bench around [`Sim`]: stream frames in and out, AXI4-Lite,
-//! table accesses, events and the verdict side-band.
+//! register access (the table protocol is the driver's, `ztnic-fpga`) and the verdict side-band.
 
 use std::collections::VecDeque;
 
-use crate::regmap::{events, table_cmd_enum, tables};
 use crate::{BEAT_BYTES, Inputs, Outputs, Sim};
-use ztnic_fpga::{Event, RegisterAccess};
+use ztnic_fpga::RegisterAccess;
 
 /// Errors of driving the model.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SimError {
-    #[error("table {table} rejected index {index} (unknown table or index out of range)")]
-    Table { table: u32, index: u32 },
     #[error("{what} did not complete within {cycles} clocks")]
     Timeout { what: &'static str, cycles: u64 },
-    #[error("entry of {bits} bits does not fit the {words}-word table window")]
-    TooWide { bits: usize, words: usize },
 }
 
 /// A frame on one of the stream ports.
@@ -311,69 +306,6 @@ impl Nic {
             what: "AXI4-Lite read",
             cycles: AXIL_TIMEOUT,
         })
-    }
-
-    fn table_cmd(&mut self, table: u32, index: u32, cmd: u32) -> Result<(), SimError> {
-        self.write(tables::SELECT, table)?;
-        self.write(tables::INDEX, index)?;
-        self.write(tables::CMD, cmd)?;
-        for _ in 0..AXIL_TIMEOUT {
-            let st = self.read(tables::STATUS)?;
-            if st & 1 == 0 {
-                return if st & 2 != 0 {
-                    Err(SimError::Table { table, index })
-                } else {
-                    Ok(())
-                };
-            }
-        }
-        Err(SimError::Timeout {
-            what: "table access",
-            cycles: AXIL_TIMEOUT,
-        })
-    }
-
-    /// Writes a table entry given as little-endian 32-bit words (bit 0 of word 0 is
-    /// bit 0 of the entry layout).
-    pub fn table_write(&mut self, table: u32, index: u32, words: &[u32]) -> Result<(), SimError> {
-        let n = tables::DATA_COUNT as usize;
-        if words.len() > n {
-            return Err(SimError::TooWide {
-                bits: words.len() * 32,
-                words: n,
-            });
-        }
-        for i in 0..n {
-            let w = words.get(i).copied().unwrap_or(0);
-            self.write(tables::DATA + 4 * i as u32, w)?;
-        }
-        self.table_cmd(table, index, table_cmd_enum::WRITE)
-    }
-
-    /// Reads a table entry as `words` little-endian 32-bit words.
-    pub fn table_read(
-        &mut self,
-        table: u32,
-        index: u32,
-        words: usize,
-    ) -> Result<Vec<u32>, SimError> {
-        self.table_cmd(table, index, table_cmd_enum::READ)?;
-        (0..words.min(tables::DATA_COUNT as usize))
-            .map(|i| self.read(tables::DATA + 4 * i as u32))
-            .collect()
-    }
-
-    /// Pops the head of the event FIFO, if any.
-    pub fn pop_event(&mut self) -> Result<Option<Event>, SimError> {
-        if self.read(events::COUNT)? == 0 {
-            return Ok(None);
-        }
-        let mut w = [0u32; 4];
-        for (i, x) in w.iter_mut().enumerate() {
-            *x = self.read(events::DATA + 4 * i as u32)?;
-        }
-        self.write(events::POP, 1)?;
-        Ok(Some(Event::from_words(&w)))
     }
 }
 
