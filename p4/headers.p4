@@ -419,6 +419,7 @@ struct policy_meta_t {
     bit<16> port;
     bit<1>  hit;
     bit<1>  allow;
+    bit<32> rule_id;      // the deciding rule (policy action parameter)
 }
 
 // Written by TagMac (siphash.p4): SipHash-2-4 state, message words and result.

@@ -12,13 +12,18 @@ control Policy(inout meta_t meta) {
     // Packets and bytes each rule decided.
     direct_counter(CounterType.packets_and_bytes) policy_counter;
 
-    action allow() {
+    // `rule_id` names the rule (the runtime's rule id): a controller reading the
+    // table back, or an agent realising it on other hardware, knows which rule an
+    // entry is; the trace and the FPGA's verdict side-band report it.
+    action allow(bit<32> rule_id) {
         meta.pol.hit = 1;
         meta.pol.allow = 1;
+        meta.pol.rule_id = rule_id;
     }
-    action deny() {
+    action deny(bit<32> rule_id) {
         meta.pol.hit = 1;
         meta.pol.allow = 0;
+        meta.pol.rule_id = rule_id;
     }
     table policy {
         key = {

@@ -189,16 +189,15 @@ fn ztnic_figures(
     let rx_pps = blast(b, 0, &rx)?;
 
     // P4Runtime writes: vport_ctx entries for port 2.
+    let program = b.program.clone().ok_or("the loaded program is not ztnic")?;
     let mut updates = Vec::new();
     for i in 0..ENTRIES {
-        let e = b
-            .entry("vport_ctx")?
-            .exact("vport", 2u16)
-            .exact("src", ztnic_model::addr::v4_mapped(0x0b00_0000 + i))
-            .action("set_src")
-            .param("ctx", 300u32)
-            .param("zone", 0u16)
-            .build()?;
+        let e = program.entry(&Op::SetVportCtx(VportCtx {
+            port: 2u16,
+            ip: IpAddr::V4(Ipv4Addr::from(0x0b00_0000 + i)),
+            ctx: 300,
+            zone: 0,
+        }))?;
         updates.push(update(
             v1::update::Type::Insert,
             v1::entity::Entity::TableEntry(e),
@@ -213,14 +212,12 @@ fn ztnic_figures(
     let single = 500u32;
     let start = Instant::now();
     for i in 0..single {
-        let e = b
-            .entry("vport_ctx")?
-            .exact("vport", 3u16)
-            .exact("src", ztnic_model::addr::v4_mapped(0x0c00_0000 + i))
-            .action("set_src")
-            .param("ctx", 300u32)
-            .param("zone", 0u16)
-            .build()?;
+        let e = program.entry(&Op::SetVportCtx(VportCtx {
+            port: 3u16,
+            ip: IpAddr::V4(Ipv4Addr::from(0x0c00_0000 + i)),
+            ctx: 300,
+            zone: 0,
+        }))?;
         b.rt.block_on(b.client.insert(e))?;
     }
     let eps_single = f64::from(single) / start.elapsed().as_secs_f64();

@@ -9,29 +9,21 @@
 //! conntrack timeouts written to the switch are divided by the same factor, so a
 //! 200 s scenario runs in a couple of seconds with the same aging decisions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ztnic_model::tables::{PortClass, RemoteAction};
 use ztnic_model::{Config, Counters, DropReason, Outcome, PacketsBytes, PuntReason, Verdict};
 use ztnic_p4runtime_client::protocol::v1::{self, TableEntry};
 use ztnic_p4runtime_client::protocol::{P4InfoIndex, text};
 use ztnic_p4runtime_client::{
     Atomicity, ClientConfig, P4RuntimeClient, StreamEvent, TableEntryBuilder, update,
 };
+use ztnic_p4tables::packet::{PacketInMeta, PacketOutMeta};
+use ztnic_p4tables::{MapError, Program, Written};
 use ztnic_scenario::{Op, Target, TargetError};
 
 use crate::switch::{CPU_PORT, DEVICE_ID, Switch};
-
-/// Port classes as `port_class.set_class` codes (p4/headers.p4).
-fn class_code(c: PortClass) -> u8 {
-    match c {
-        PortClass::Vport => 1,
-        PortClass::Uplink => 2,
-        PortClass::Cpu => 3,
-    }
-}
 
 /// How long a packet may take before the target gives up on seeing its outcome.
 const OUTCOME_TIMEOUT: Duration = Duration::from_secs(5);
@@ -50,13 +42,12 @@ pub enum Bmv2Error {
     NoOutcome(u16),
     #[error("{0}")]
     Unsupported(String),
+    #[error(transparent)]
+    Map(#[from] MapError),
 }
 
 /// One digested item: the digest's name and its struct members as byte strings.
 pub type DigestItem = (String, Vec<Vec<u8>>);
-
-/// A key of a written entry, to tell INSERT from MODIFY and find it again.
-type EntryKey = (String, Vec<u8>);
 
 /// One running bmv2 with a P4Runtime session and a program to load into it.
 pub struct Bmv2 {
@@ -64,6 +55,8 @@ pub struct Bmv2 {
     pub switch: Switch,
     pub client: P4RuntimeClient,
     pub index: std::sync::Arc<P4InfoIndex>,
+    /// The ztnic program's tables (when the loaded program is ztnic).
+    pub program: Option<Program>,
     p4info: ztnic_p4runtime_client::protocol::config::P4Info,
     json: Vec<u8>,
 }
@@ -82,6 +75,7 @@ impl Bmv2 {
             P4InfoIndex::new(p4info.clone()).map_err(|e| Bmv2Error::P4Info(e.to_string()))?,
         );
         let json = std::fs::read(json)?;
+        let program = Program::new(index.clone()).ok();
         let endpoint = format!("http://{}", switch.grpc_addr);
         let client = rt.block_on(P4RuntimeClient::connect(ClientConfig::new(
             endpoint, DEVICE_ID, 1,
@@ -91,6 +85,7 @@ impl Bmv2 {
             switch,
             client,
             index,
+            program,
             p4info,
             json,
         })
@@ -123,11 +118,9 @@ pub struct Bmv2Target {
     time_scale: u64,
     t0: Instant,
     config: Config,
-    /// Written entries by (table, encoded key) → the entry, for modify/delete/counters.
-    entries: HashMap<EntryKey, TableEntry>,
-    /// Policy entries by rule id, and context entries by ctx, for the direct counters.
-    rules: BTreeMap<u32, TableEntry>,
-    ctxs: BTreeMap<u32, TableEntry>,
+    program: Program,
+    /// What the switch holds: INSERT or MODIFY, a rule's entry by id.
+    written: Written,
     /// What deleted or replaced policy / ctx_epoch entries had counted: a rule's
     /// and a context's counts outlive their entries (the runtime keeps them).
     retired_rules: BTreeMap<u32, PacketsBytes>,
@@ -141,14 +134,15 @@ pub struct Bmv2Target {
 impl Bmv2Target {
     /// Starts a switch and connects; the pipeline is loaded by [`Target::reset`].
     pub fn start(json: &Path, p4info: &Path, time_scale: u64) -> Result<Self, TargetError> {
+        let bmv2 = Bmv2::start(json, p4info)?;
+        let program = Program::new(bmv2.index.clone()).map_err(Bmv2Error::from)?;
         Ok(Bmv2Target {
-            bmv2: Bmv2::start(json, p4info)?,
+            bmv2,
             time_scale: time_scale.max(1),
             t0: Instant::now(),
             config: Config::default(),
-            entries: HashMap::new(),
-            rules: BTreeMap::new(),
-            ctxs: BTreeMap::new(),
+            program,
+            written: Written::new(),
             retired_rules: BTreeMap::new(),
             retired_ctxs: BTreeMap::new(),
             drops_seen: BTreeMap::new(),
@@ -169,10 +163,6 @@ impl Bmv2Target {
     /// Stops the switch.
     pub fn stop(self) {
         self.bmv2.stop();
-    }
-
-    fn entry(&self, table: &str) -> Result<TableEntryBuilder, Bmv2Error> {
-        self.bmv2.entry(table)
     }
 
     /// Turns on DigestList generation for `digest`, one message per digest, sent at once.
@@ -225,48 +215,8 @@ impl Bmv2Target {
                 c.ct_buckets
             )));
         }
-        let cfg = self
-            .entry("config")?
-            .default_entry()
-            .action("set_config")
-            .param("uplink_port", c.uplink_port)
-            .param("cpu_port", c.cpu_port)
-            .param("local_mac", c.local_mac.0)
-            .param("gateway_mac", c.gateway_mac.0)
-            .param("local_vtep_ip", c.local_vtep_ip)
-            .param("vni", c.vni)
-            .param("auth", u8::from(c.auth))
-            .param("tcp_wscale", c.tcp_wscale)
-            .param("policy_gen", c.policy_gen)
-            .param("ct_buckets_mask", c.ct_buckets - 1)
-            .build()?;
-        let key = self
-            .entry("auth_key")?
-            .default_entry()
-            .action("set_auth_key")
-            .param("key", c.auth_key.0)
-            .build()?;
-        let t = &c.timeouts;
-        let us = |s: u32| u64::from(s) * 1_000_000 / self.time_scale;
-        let timeouts = self
-            .entry("ct_timeouts")?
-            .default_entry()
-            .action("set_ct_timeouts")
-            .param("syn_sent", us(t.tcp_syn_sent))
-            .param("syn_recv", us(t.tcp_syn_recv))
-            .param("established", us(t.tcp_established))
-            .param("fin_wait", us(t.tcp_fin_wait))
-            .param("close_wait", us(t.tcp_close_wait))
-            .param("last_ack", us(t.tcp_last_ack))
-            .param("time_wait", us(t.tcp_time_wait))
-            .param("close", us(t.tcp_close))
-            .param("syn_sent2", us(t.tcp_syn_sent2))
-            .param("udp", us(t.udp_unreplied))
-            .param("udp_replied", us(t.udp_replied))
-            .param("icmp", us(t.icmp))
-            .param("other", us(t.generic))
-            .build()?;
-        let updates = [cfg, key, timeouts]
+        let entries = self.program.config_entries(c, self.time_scale)?;
+        let updates = entries
             .into_iter()
             .map(|e| update(v1::update::Type::Modify, v1::entity::Entity::TableEntry(e)))
             .collect();
@@ -277,178 +227,20 @@ impl Bmv2Target {
         Ok(())
     }
 
-    /// Inserts `e`, or modifies the entry with its key.
-    fn upsert(&mut self, table: &str, e: TableEntry) -> Result<(), Bmv2Error> {
-        let k = (table.to_string(), key_bytes(&e));
-        if self.entries.contains_key(&k) {
-            self.bmv2.rt.block_on(self.bmv2.client.modify(e.clone()))?;
-        } else {
-            self.bmv2.rt.block_on(self.bmv2.client.insert(e.clone()))?;
-        }
-        self.entries.insert(k, e);
-        Ok(())
-    }
-
-    fn remove(&mut self, table: &str, e: TableEntry) -> Result<(), Bmv2Error> {
-        let k = (table.to_string(), key_bytes(&e));
-        self.bmv2.rt.block_on(self.bmv2.client.delete(e))?;
-        self.entries.remove(&k);
+    /// Writes the updates that carry out `op` and records them.
+    fn write_op(&mut self, op: &Op) -> Result<(), Bmv2Error> {
+        let updates = self.written.updates(&self.program, op)?;
+        self.bmv2.rt.block_on(
+            self.bmv2
+                .client
+                .write(updates.clone(), Atomicity::ContinueOnError),
+        )?;
+        self.written.record(&self.program, &updates);
         Ok(())
     }
 
     fn apply_op(&mut self, op: &Op) -> Result<(), Bmv2Error> {
-        use ztnic_model::addr::to_u128;
         match op {
-            Op::SetPortClass { port, class } => {
-                let e = self
-                    .entry("port_class")?
-                    .exact("port", *port)
-                    .action("set_class")
-                    .param("class", class_code(*class))
-                    .build()?;
-                self.upsert("port_class", e)
-            }
-            Op::SetVportCtx(v) => {
-                let e = self
-                    .entry("vport_ctx")?
-                    .exact("vport", v.port)
-                    .exact("src", to_u128(v.ip))
-                    .action("set_src")
-                    .param("ctx", v.ctx)
-                    .param("zone", v.zone)
-                    .build()?;
-                self.upsert("vport_ctx", e)
-            }
-            Op::DeleteVportCtx { port, ip } => {
-                let e = self
-                    .entry("vport_ctx")?
-                    .exact("vport", *port)
-                    .exact("src", to_u128(*ip))
-                    .key()?;
-                self.remove("vport_ctx", e)
-            }
-            Op::SetLocalEp(l) => {
-                let e = self
-                    .entry("local_ep")?
-                    .exact("dst", to_u128(l.ip))
-                    .action("deliver")
-                    .param("vport", l.vport)
-                    .param("ctx", l.ctx)
-                    .param("zone", l.zone)
-                    .build()?;
-                self.upsert("local_ep", e)
-            }
-            Op::DeleteLocalEp { ip } => {
-                let e = self.entry("local_ep")?.exact("dst", to_u128(*ip)).key()?;
-                self.remove("local_ep", e)
-            }
-            Op::SetRemoteEp(r) => {
-                let (addr, len) = r.prefix.to_u128();
-                let b = self.entry("remote_ep")?.lpm("dst", addr, u32::from(len));
-                let b = match r.action {
-                    RemoteAction::Geneve { vtep, ctx } => {
-                        b.action("geneve").param("vtep", vtep).param("ctx", ctx)
-                    }
-                    RemoteAction::VxlanGbp { vtep, ctx } => {
-                        b.action("vxlan_gbp").param("vtep", vtep).param("ctx", ctx)
-                    }
-                    RemoteAction::World => b.action("world"),
-                };
-                self.upsert("remote_ep", b.build()?)
-            }
-            Op::DeleteRemoteEp { prefix } => {
-                let (addr, len) = prefix.to_u128();
-                let e = self
-                    .entry("remote_ep")?
-                    .lpm("dst", addr, u32::from(len))
-                    .key()?;
-                self.remove("remote_ep", e)
-            }
-            Op::SetCtxEpoch(c) => {
-                let e = self
-                    .entry("ctx_epoch")?
-                    .exact("ctx", c.ctx)
-                    .action("set")
-                    .param("epoch", c.epoch)
-                    .build()?;
-                self.ctxs.insert(c.ctx, e.clone());
-                self.upsert("ctx_epoch", e)
-            }
-            Op::DeleteCtxEpoch { ctx } => {
-                let e = self.entry("ctx_epoch")?.exact("ctx", *ctx).key()?;
-                if let Some(old) = self.ctxs.remove(ctx) {
-                    let pb = self.direct_counter(&old)?;
-                    add(self.retired_ctxs.entry(*ctx).or_default(), pb);
-                }
-                self.remove("ctx_epoch", e)
-            }
-            Op::SetRule(r) => {
-                if let Some(old) = self.rules.remove(&r.id) {
-                    self.retire_rule(r.id, &old)?;
-                    self.remove("policy", old)?;
-                }
-                let deny = r.action == ztnic_model::Action::Deny;
-                let priority = 2 * i32::from(r.priority) + i32::from(deny);
-                if priority == 0 {
-                    return Err(Bmv2Error::Unsupported(format!(
-                        "rule {}: an allow rule of priority 0 has P4Runtime priority 0",
-                        r.id
-                    )));
-                }
-                let mut b = self.entry("policy")?.priority(priority);
-                if let Some(src) = r.src {
-                    b = b.ternary("src_ctx", src, 0xff_ffffu32);
-                }
-                if let Some(dst) = r.dst {
-                    b = b.ternary("dst_ctx", dst, 0xff_ffffu32);
-                }
-                if let Some(p) = r.proto.0 {
-                    b = b.ternary("proto", p, 0xffu8);
-                }
-                if r.ports != ztnic_model::PortRange::ANY {
-                    b = b.range("port", r.ports.lo, r.ports.hi);
-                }
-                let action = if deny { "deny" } else { "allow" };
-                let e = b.action(action).build()?;
-                self.rules.insert(r.id, e.clone());
-                self.upsert("policy", e)
-            }
-            Op::DeleteRule { id } => match self.rules.remove(id) {
-                Some(e) => {
-                    self.retire_rule(*id, &e)?;
-                    self.remove("policy", e)
-                }
-                None => Ok(()),
-            },
-            Op::SetCtOverflow(f) => {
-                let (k, orig_lo) = f.key();
-                let e = self
-                    .entry("ct_overflow")?
-                    .exact("zone", k.zone)
-                    .exact("proto", k.proto)
-                    .exact("addr_lo", k.lo_addr)
-                    .exact("addr_hi", k.hi_addr)
-                    .exact("port_lo", k.lo_port)
-                    .exact("port_hi", k.hi_port)
-                    .action("track")
-                    .param("orig_lo", u8::from(orig_lo))
-                    .idle_timeout(Duration::from_millis(f.idle_timeout_ms))
-                    .build()?;
-                self.upsert("ct_overflow", e)
-            }
-            Op::DeleteCtOverflow(f) => {
-                let (k, _) = f.key();
-                let e = self
-                    .entry("ct_overflow")?
-                    .exact("zone", k.zone)
-                    .exact("proto", k.proto)
-                    .exact("addr_lo", k.lo_addr)
-                    .exact("addr_hi", k.hi_addr)
-                    .exact("port_lo", k.lo_port)
-                    .exact("port_hi", k.hi_port)
-                    .key()?;
-                self.remove("ct_overflow", e)
-            }
             Op::SetConfig(c) => {
                 if c.ct_buckets != self.config.ct_buckets {
                     return Err(Bmv2Error::Unsupported(
@@ -457,6 +249,31 @@ impl Bmv2Target {
                 }
                 self.write_config(c)
             }
+            // A rule's and a context's counts outlive their entries (the runtime
+            // keeps them): read what the entry counted before it goes.
+            Op::SetRule(r) => {
+                if let Some(old) = self.written.rule(r.id).cloned() {
+                    self.retire_rule(r.id, &old)?;
+                    self.write_op(&Op::DeleteRule { id: r.id })?;
+                }
+                self.write_op(op)
+            }
+            Op::DeleteRule { id } => match self.written.rule(*id).cloned() {
+                Some(old) => {
+                    self.retire_rule(*id, &old)?;
+                    self.write_op(op)
+                }
+                None => Ok(()),
+            },
+            Op::DeleteCtxEpoch { ctx } => {
+                let key = self.program.entry(op)?;
+                if let Some(old) = self.written.get(&key).cloned() {
+                    let pb = self.direct_counter(&old)?;
+                    add(self.retired_ctxs.entry(*ctx).or_default(), pb);
+                }
+                self.write_op(op)
+            }
+            _ => self.write_op(op),
         }
     }
 
@@ -491,12 +308,7 @@ impl Bmv2Target {
                 .block_on(client.next_event_within(Duration::from_millis(1)));
             match event {
                 Some(StreamEvent::PacketIn(p)) => {
-                    let md = self.bmv2.client.packet_in_metadata(&p)?;
-                    let reason = md
-                        .iter()
-                        .find(|(n, _)| n == "reason")
-                        .and_then(|(_, v)| v.last().copied())
-                        .unwrap_or(0);
+                    let PacketInMeta { reason, .. } = self.program.packet_in_meta(&p)?;
                     let reason = PuntReason::from_code(reason).ok_or_else(|| {
                         Bmv2Error::Unsupported(format!("packet_in with unknown reason {reason}"))
                     })?;
@@ -540,14 +352,12 @@ impl Bmv2Target {
         if port == CPU_PORT && frame.len() >= 4 {
             // From the controller: P4Runtime PacketOut, whose metadata bmv2 turns
             // back into the packet_out header in front of the payload.
-            let md = [
-                ("port", u16::from_be_bytes([frame[0], frame[1]]).into()),
-                ("mode", frame[2].into()),
-                ("pad", frame[3].into()),
-            ];
-            self.bmv2
-                .rt
-                .block_on(self.bmv2.client.packet_out(frame[4..].to_vec(), &md))?;
+            let meta = PacketOutMeta {
+                port: u16::from_be_bytes([frame[0], frame[1]]),
+                mode: frame[2],
+            };
+            let p = self.program.packet_out(meta, frame[4..].to_vec())?;
+            self.bmv2.rt.block_on(self.bmv2.client.send_packet_out(p))?;
         } else {
             // Anything else, including a CPU-port packet too short to carry a
             // packet_out header, goes in raw.
@@ -596,16 +406,6 @@ fn add(acc: &mut PacketsBytes, pb: PacketsBytes) {
     acc.bytes += pb.bytes;
 }
 
-/// The match part of an entry, encoded, as an identity for INSERT vs MODIFY.
-fn key_bytes(e: &TableEntry) -> Vec<u8> {
-    let mut k = e.table_id.to_be_bytes().to_vec();
-    k.extend_from_slice(&e.priority.to_be_bytes());
-    for m in &e.r#match {
-        k.extend_from_slice(&prost::Message::encode_to_vec(m));
-    }
-    k
-}
-
 impl Target for Bmv2Target {
     fn name(&self) -> String {
         "bmv2".into()
@@ -614,9 +414,7 @@ impl Target for Bmv2Target {
     fn reset(&mut self, config: &Config) -> Result<(), TargetError> {
         // A fresh pipeline: empty tables, registers and counters.
         self.bmv2.load()?;
-        self.entries.clear();
-        self.rules.clear();
-        self.ctxs.clear();
+        self.written.clear();
         self.retired_rules.clear();
         self.retired_ctxs.clear();
         self.drops_seen.clear();
@@ -677,17 +475,20 @@ impl Target for Bmv2Target {
             }
         }
         c.rules = self.retired_rules.clone();
-        let rules: Vec<(u32, TableEntry)> =
-            self.rules.iter().map(|(k, e)| (*k, e.clone())).collect();
-        for (id, e) in rules {
-            let pb = self.direct_counter(&e)?;
-            add(c.rules.entry(id).or_default(), pb);
-        }
         c.ctx = self.retired_ctxs.clone();
-        let ctxs: Vec<(u32, TableEntry)> = self.ctxs.iter().map(|(k, e)| (*k, e.clone())).collect();
-        for (ctx, e) in ctxs {
-            let pb = self.direct_counter(&e)?;
-            add(c.ctx.entry(ctx).or_default(), pb);
+        let held: Vec<TableEntry> = self.written.entries().cloned().collect();
+        for e in held {
+            match self.program.decode(&e).map_err(Bmv2Error::from)? {
+                Op::SetRule(r) => {
+                    let pb = self.direct_counter(&e)?;
+                    add(c.rules.entry(r.id).or_default(), pb);
+                }
+                Op::SetCtxEpoch(x) => {
+                    let pb = self.direct_counter(&e)?;
+                    add(c.ctx.entry(x.ctx).or_default(), pb);
+                }
+                _ => {}
+            }
         }
         c.rules.retain(|_, pb| pb.packets > 0);
         c.ctx.retain(|_, pb| pb.packets > 0);

@@ -60,6 +60,24 @@ impl Prefix {
         let len = prefix_len_128(self.addr, self.len);
         (to_u128(self.addr) & prefix_mask(len), len)
     }
+
+    /// The prefix of a 128-bit address and length (the inverse of
+    /// [`Prefix::to_u128`]): IPv4 when the address is v4-mapped and the length
+    /// covers the mapping (at least 96), IPv6 otherwise.
+    pub fn from_u128(addr: u128, len: u8) -> Prefix {
+        let len = len.min(128);
+        let addr = addr & prefix_mask(len);
+        match crate::addr::as_v4(addr) {
+            Some(v4) if len >= 96 => Prefix {
+                addr: IpAddr::V4(v4),
+                len: len - 96,
+            },
+            _ => Prefix {
+                addr: IpAddr::V6(addr.into()),
+                len,
+            },
+        }
+    }
 }
 
 impl fmt::Display for Prefix {

@@ -970,6 +970,27 @@ impl P4RuntimeClient {
         .await
     }
 
+    /// Sends a ready-made PacketOut (metadata ids and values already encoded,
+    /// for example by a program-specific mapping); the metadata is checked
+    /// against the P4Info first.
+    pub async fn send_packet_out(&self, packet: PacketOut) -> Result<(), ClientError> {
+        let index = self.index()?;
+        let metadata = match index.packet_out() {
+            Some(header) => validate::packet_metadata(header, &packet.metadata)?,
+            None if packet.metadata.is_empty() => Vec::new(),
+            None => {
+                return Err(ClientError::Protocol(
+                    "the program has no packet_out header".into(),
+                ));
+            }
+        };
+        self.send_stream(stream_message_request::Update::Packet(PacketOut {
+            payload: packet.payload,
+            metadata,
+        }))
+        .await
+    }
+
     /// The metadata of a PacketIn by field name (canonical byte strings).
     pub fn packet_in_metadata(
         &self,

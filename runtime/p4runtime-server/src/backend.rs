@@ -4,7 +4,7 @@
 //! semantics (what MODIFY keeps, what DELETE ignores, rollback of failed
 //! batches) and hands the backend canonical entries: match fields sorted by
 //! id and every byte string in canonical form, so two entries with the same
-//! key compare equal byte for byte (see [`entry_key`]).
+//! key compare equal byte for byte (see [`ztnic_p4runtime::entry_key`]).
 //!
 //! Calls are synchronous and serialised by the core; a backend never sees two
 //! calls at once. Each mutating call returns the state it replaced so the core
@@ -13,7 +13,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use prost::Message;
 use tokio::sync::mpsc;
 use ztnic_p4runtime::P4InfoIndex;
 use ztnic_p4runtime::v1::{
@@ -181,18 +180,4 @@ pub trait Backend: Send + 'static {
     /// Called periodically by the core (see `ServerConfig::tick`); a device
     /// polls hit bits, ages entries or drains queues here.
     fn tick(&mut self, now: Instant);
-}
-
-/// The identity of a table entry: its table id, canonical match and priority
-/// (or the default flag) encoded as bytes. Equal for entries with the same
-/// key once they are canonical, which the core guarantees.
-pub fn entry_key(entry: &TableEntry) -> Vec<u8> {
-    TableEntry {
-        table_id: entry.table_id,
-        r#match: entry.r#match.clone(),
-        priority: entry.priority,
-        is_default_action: entry.is_default_action,
-        ..Default::default()
-    }
-    .encode_to_vec()
 }

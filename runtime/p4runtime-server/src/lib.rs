@@ -16,6 +16,7 @@ mod digest;
 pub mod memory;
 mod service;
 
-pub use backend::{Backend, BackendError, DeviceEvent, EventSink, Pipeline, entry_key};
+pub use backend::{Backend, BackendError, DeviceEvent, EventSink, Pipeline};
 pub use memory::InMemoryBackend;
 pub use service::{P4RuntimeService, ServerConfig};
+pub use ztnic_p4runtime::entry_key;

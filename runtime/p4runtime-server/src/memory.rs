@@ -11,7 +11,8 @@ use ztnic_p4runtime::v1::{
     CounterData, MeterConfig, P4Data, PacketIn, PacketOut, TableEntry, table_entry::IdleTimeout,
 };
 
-use crate::backend::{Backend, BackendError, DeviceEvent, EventSink, Pipeline, entry_key};
+use crate::backend::{Backend, BackendError, DeviceEvent, EventSink, Pipeline};
+use ztnic_p4runtime::entry_key;
 
 #[derive(Debug, Clone)]
 struct Stored {

@@ -57,3 +57,19 @@ pub use validate::ValidationError;
 /// The P4Runtime API version these protocol definitions implement, as
 /// reported by `Capabilities`.
 pub const P4RUNTIME_API_VERSION: &str = "1.5.0";
+
+/// The identity of a table entry: its table id, canonical match and priority
+/// (or the default flag) encoded as bytes. Equal for entries with the same key
+/// once they are canonical (the server core canonicalises every entry it hands
+/// a backend; entries built with canonical byte strings already are).
+pub fn entry_key(entry: &v1::TableEntry) -> Vec<u8> {
+    let mut key = v1::TableEntry {
+        table_id: entry.table_id,
+        r#match: entry.r#match.clone(),
+        priority: entry.priority,
+        is_default_action: entry.is_default_action,
+        ..Default::default()
+    };
+    key.r#match.sort_by_key(|m| m.field_id);
+    prost::Message::encode_to_vec(&key)
+}
