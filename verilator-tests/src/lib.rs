@@ -10,11 +10,7 @@ use std::net::IpAddr;
 use ztnic_fpga::{Driver, FpgaError, Geometry};
 use ztnic_model::addr::to_u128;
 use ztnic_model::policy::Action;
-use ztnic_model::{
-    Config, Counters, CtState, DropReason, Op, Outcome, PortClass, PuntReason, RemoteAction, Rule,
-    Verdict,
-};
-use ztnic_rtl_sim::regmap;
+use ztnic_model::{Config, Counters, Op, Outcome, PortClass, RemoteAction, Rule};
 use ztnic_rtl_sim::{Nic, SimError};
 use ztnic_scenario::{Target, TargetError};
 
@@ -83,98 +79,24 @@ impl RtlTarget {
         at_us: u64,
         frames: &[(u16, Vec<u8>)],
     ) -> Result<Vec<Outcome>, RtlError> {
-        self.nic().set_time_us(at_us);
-        for (port, f) in frames {
-            self.nic().send(*port, f);
-        }
-        self.nic()
-            .run_until_idle(200_000 + 1_000 * frames.len() as u64)?;
-        let statuses = self.nic().take_statuses();
-        let out = self.nic().take_frames();
-        if statuses.len() != frames.len() {
-            return Err(RtlError::Output(format!(
-                "{} verdicts for {} packets",
-                statuses.len(),
-                frames.len()
-            )));
-        }
-        let mut out = out.into_iter();
-        let v = statuses
-            .iter()
-            .map(|st| self.outcome(st, &mut out))
-            .collect::<Result<Vec<_>, _>>()?;
-        if let Some(f) = out.next() {
-            return Err(RtlError::Output(format!(
-                "a frame without a verdict left port {}",
-                f.port
-            )));
-        }
-        Ok(v)
+        let pairs = self.nic().exchange(at_us, frames)?;
+        pairs
+            .into_iter()
+            .map(|(st, frame)| self.outcome(&st, frame))
+            .collect()
     }
 
-    /// The outcome of one verdict record, taking its frame (if any) from `frames`.
+    /// The outcome of one verdict record and its frame.
     fn outcome(
         &self,
         st: &ztnic_rtl_sim::Status,
-        frames: &mut impl Iterator<Item = ztnic_rtl_sim::Frame>,
+        frame: Option<ztnic_rtl_sim::Frame>,
     ) -> Result<Outcome, RtlError> {
-        let ct_state = st.ct_state.map(|b| CtState {
-            new: b & 1 != 0,
-            est: b & 2 != 0,
-            rel: b & 4 != 0,
-            rpl: b & 8 != 0,
-            inv: b & 16 != 0,
-            trk: b & 32 != 0,
-        });
-        let verdict = match u32::from(st.verdict) {
-            regmap::verdict_enum::DROP => Verdict::Drop(
-                DropReason::from_code(st.reason)
-                    .ok_or_else(|| RtlError::Output(format!("unknown drop code {}", st.reason)))?,
-            ),
-            regmap::verdict_enum::PUNT => {
-                let f = frames
-                    .next()
-                    .ok_or_else(|| RtlError::Output("a punt left no frame".into()))?;
-                if f.port != self.drv.config().cpu_port || f.data.len() < 4 {
-                    return Err(RtlError::Output(format!(
-                        "punt on port {} of {} bytes",
-                        f.port,
-                        f.data.len()
-                    )));
-                }
-                if f.data[2] != st.reason {
-                    return Err(RtlError::Output(
-                        "packet_in reason differs from the verdict".into(),
-                    ));
-                }
-                Verdict::Punt {
-                    reason: PuntReason::from_code(st.reason).ok_or_else(|| {
-                        RtlError::Output(format!("unknown punt code {}", st.reason))
-                    })?,
-                    frame: f.data[4..].to_vec(),
-                }
-            }
-            _ => {
-                let f = frames
-                    .next()
-                    .ok_or_else(|| RtlError::Output("a forward left no frame".into()))?;
-                if f.port != st.port {
-                    return Err(RtlError::Output(format!(
-                        "frame on port {} for a verdict to port {}",
-                        f.port, st.port
-                    )));
-                }
-                Verdict::Forward {
-                    port: f.port,
-                    frame: f.data,
-                }
-            }
-        };
-        Ok(Outcome {
-            verdict,
-            ct_state,
-            rule: st.rule,
-        })
+        Ok(ztnic_rtl_sim::outcome(
+            st,
+            frame,
+            self.drv.config().cpu_port,
+        )?)
     }
 }
 

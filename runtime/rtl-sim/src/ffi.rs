@@ -132,6 +132,12 @@ impl Handle {
     }
 }
 
+// SAFETY: the model is a plain single-threaded C++ object with its own
+// VerilatedContext (no thread-local state, no threads of its own); `Handle` is not
+// `Sync` and every call takes `&mut self`, so it is only ever used by one thread at
+// a time, which may change (an agent moves the NIC into its server task).
+unsafe impl Send for Handle {}
+
 impl Drop for Handle {
     fn drop(&mut self) {
         // SAFETY: self.0 came from zt_new and is freed exactly once.

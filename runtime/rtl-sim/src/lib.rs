@@ -20,8 +20,10 @@ pub use ztnic_fpga::regmap;
 
 mod ffi;
 mod nic;
+mod outcome;
 
 pub use nic::{Frame, Nic, Pattern, SimError, Status};
+pub use outcome::outcome;
 pub use ztnic_fpga::{Bits, Event};
 
 /// Bytes per AXI4-Stream beat of the Verilated model (DATA_W = 512).

@@ -5,12 +5,15 @@ use std::collections::VecDeque;
 
 use crate::{BEAT_BYTES, Inputs, Outputs, Sim};
 use ztnic_fpga::RegisterAccess;
+use ztnic_fpga::regmap;
 
 /// Errors of driving the model.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SimError {
     #[error("{what} did not complete within {cycles} clocks")]
     Timeout { what: &'static str, cycles: u64 },
+    #[error("the datapath produced {0}")]
+    Mismatch(String),
 }
 
 /// A frame on one of the stream ports.
@@ -47,7 +50,7 @@ struct Beat {
 }
 
 /// A pattern deciding, once per clock, whether a valid or ready signal is held low.
-pub type Pattern = Box<dyn FnMut() -> bool>;
+pub type Pattern = Box<dyn FnMut() -> bool + Send>;
 
 /// The Verilated NIC with a cycle-accurate bench around it.
 pub struct Nic {
@@ -254,6 +257,49 @@ impl Nic {
                 });
             }
         }
+    }
+
+    /// Sends `frames` back to back at time `at_us`, runs until the datapath is
+    /// idle and pairs each packet's verdict record with the frame it produced (a
+    /// forward or a punt leaves one frame; frames leave in arrival order). Fails if
+    /// the verdicts or frames do not add up.
+    pub fn exchange(
+        &mut self,
+        at_us: u64,
+        frames: &[(u16, Vec<u8>)],
+    ) -> Result<Vec<(Status, Option<Frame>)>, SimError> {
+        self.set_time_us(at_us);
+        for (port, f) in frames {
+            self.send(*port, f);
+        }
+        self.run_until_idle(200_000 + 1_000 * frames.len() as u64)?;
+        let statuses = self.take_statuses();
+        let mut out = self.take_frames().into_iter();
+        if statuses.len() != frames.len() {
+            return Err(SimError::Mismatch(format!(
+                "{} verdicts for {} packets",
+                statuses.len(),
+                frames.len()
+            )));
+        }
+        let mut v = Vec::with_capacity(statuses.len());
+        for st in statuses {
+            let frame = if u32::from(st.verdict) == regmap::verdict_enum::DROP {
+                None
+            } else {
+                Some(out.next().ok_or_else(|| {
+                    SimError::Mismatch(format!("verdict {} left no frame", st.verdict))
+                })?)
+            };
+            v.push((st, frame));
+        }
+        if let Some(f) = out.next() {
+            return Err(SimError::Mismatch(format!(
+                "a frame without a verdict left port {}",
+                f.port
+            )));
+        }
+        Ok(v)
     }
 
     /// AXI4-Lite write of one register.
