@@ -10,10 +10,12 @@ impl Bits {
         Bits(vec![0; n.div_ceil(32) as usize])
     }
 
+    /// The bits of little-endian words (word 0 holds bits 31..0).
     pub fn from_words(w: &[u32]) -> Bits {
         Bits(w.to_vec())
     }
 
+    /// The little-endian words (as written to the table window's `data`).
     pub fn words(&self) -> &[u32] {
         &self.0
     }

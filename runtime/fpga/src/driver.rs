@@ -7,11 +7,13 @@ use crc::{CRC_32_ISO_HDLC, Crc};
 use ztnic_model::addr::{prefix_mask, to_u128};
 use ztnic_model::policy::Action;
 use ztnic_model::{
-    Config, Counters, DropReason, Op, PacketsBytes, PortClass, PuntReason, RemoteAction, Rule,
+    AuthKey, Config, Counters, CtxEpoch, DropReason, LocalEp, MacAddr, Op, PacketsBytes, PortClass,
+    PuntReason, RemoteAction, RemoteEp, Rule, Timeouts, VportCtx,
 };
 
 use crate::access::RegisterAccess;
 use crate::bits::Bits;
+use crate::decode;
 use crate::regmap::{self, event_kind_enum, layout, table_cmd_enum, table_enum, tables};
 
 const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
@@ -22,36 +24,77 @@ const TABLE_POLLS: u32 = 10_000;
 /// Synthesis parameters of the device (its id block reports them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Geometry {
+    /// log2 of the `port_class` table size (ports at or above it are unclassified).
     pub port_class_log2: u32,
+    /// log2 of `vport_ctx` buckets per way.
     pub vport_ctx_log2: u32,
+    /// log2 of `local_ep` buckets per way.
     pub local_ep_log2: u32,
+    /// log2 of `ctx_epoch` buckets per way.
     pub ctx_epoch_log2: u32,
+    /// Entries of the `remote_ep` LPM table.
     pub remote_ep_entries: u32,
-    /// Buckets per way of each of the 8 policy key variants.
+    /// log2 of buckets per way of each of the 8 policy key variants.
     pub policy_log2: u32,
+    /// log2 of the largest `ct_buckets` the conntrack supports.
     pub ct_log2_max: u32,
+    /// log2 of `ct_overflow` buckets per way.
     pub ct_overflow_log2: u32,
 }
 
 /// What the hardware cannot realise, or a failed access.
 #[derive(Debug, thiserror::Error)]
 pub enum FpgaError {
+    /// The register access itself failed (simulation timeout, MMIO error, ...).
     #[error("register access failed: {0}")]
     Access(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The id block's TYPE register does not identify a ztnic datapath.
     #[error("the device is not a ztnic datapath (id block type {0:#010x})")]
     NotZtnic(u32),
+    /// The table window reported an error for this access.
     #[error("table {table} rejected index {index} (unknown table or index out of range)")]
-    Table { table: u32, index: u32 },
+    Table {
+        /// Table id (`regmap::table_enum`).
+        table: u32,
+        /// Entry index.
+        index: u32,
+    },
+    /// The table window's busy bit did not clear.
     #[error("the table access window stayed busy")]
     Busy,
+    /// A raw entry wider than the table window.
     #[error("an entry of {bits} bits does not fit the {words}-word table window")]
-    TooWide { bits: usize, words: usize },
+    TooWide {
+        /// Bits of the entry given.
+        bits: usize,
+        /// Words of the window.
+        words: usize,
+    },
+    /// Every way of the entry's bucket is taken.
     #[error("{table}: all 4 ways of bucket {bucket} are taken")]
-    TableFull { table: &'static str, bucket: u32 },
+    TableFull {
+        /// Table name.
+        table: &'static str,
+        /// The bucket the key hashes to.
+        bucket: u32,
+    },
+    /// A delete, counter or update named an entry that does not exist.
     #[error("{0}: no such entry")]
     NotFound(String),
+    /// An entry or configuration the hardware cannot realise.
     #[error("the hardware cannot realise this: {0}")]
     Unsupported(String),
+    /// A slot or register read back from the device holds something no operation of
+    /// this driver writes (read-back and adopt refuse to guess).
+    #[error("{table} slot {index} does not decode: {what}")]
+    Corrupt {
+        /// Table (or register block) name.
+        table: &'static str,
+        /// Slot (or register address).
+        index: u32,
+        /// What is wrong with it.
+        what: String,
+    },
 }
 
 /// The kind of an event record (`regmap::event_kind_enum`).
@@ -76,12 +119,19 @@ pub enum EventKind {
 /// An event FIFO record (`regmap::layout::event`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Event {
+    /// `regmap::event_kind_enum` (see [`Event::kind`]).
     pub kind: u8,
+    /// Drop or punt reason code where one applies.
     pub reason: u8,
+    /// Ingress port of the packet.
     pub port: u16,
+    /// The context the event is about.
     pub ctx: u32,
+    /// The epoch the packet carried (stale-epoch digests).
     pub epoch: u8,
+    /// h32 of the conntrack key (conntrack events).
     pub hash: u32,
+    /// Low 32 bits of the device timestamp, microseconds.
     pub time: u32,
 }
 
@@ -128,7 +178,9 @@ pub struct CtEntry {
     pub kind: u8,
     /// `regmap::tcp_state_enum` (TCP only).
     pub tcp_state: u8,
+    /// Traffic was seen both ways and the entry is no longer evictable.
     pub assured: bool,
+    /// The reply direction has been seen.
     pub replied: bool,
     /// Last packet, microseconds of the device clock.
     pub last_seen_us: u64,
@@ -179,6 +231,17 @@ impl<K: std::hash::Hash + Eq + Clone> Placement<K> {
         self.used.remove(&s);
         Some(s)
     }
+
+    /// Records a key found in the hardware at `slot` (adopting a running device). A key
+    /// found twice keeps its first slot: the later one stays unrecorded, so the next
+    /// placement into that bucket overwrites the stray copy.
+    fn adopt(&mut self, key: K, slot: u32) {
+        if self.slots.contains_key(&key) || self.used.contains_key(&slot) {
+            return;
+        }
+        self.slots.insert(key.clone(), slot);
+        self.used.insert(slot, key);
+    }
 }
 
 /// A policy key entry: the decomposed key and its (up to 4) rules by position.
@@ -226,9 +289,61 @@ pub struct Driver<R: RegisterAccess> {
     policy_entries: HashMap<u64, PolicyEntry>,
     rule_pos: HashMap<u32, (u64, usize)>,
     overflow: Placement<[u8; 39]>,
+    /// Idle timeouts of the overflow flows this driver wrote (the hardware has none).
+    overflow_idle: HashMap<[u8; 39], u64>,
     /// Counts of rules and contexts whose hardware counters were freed with their entry.
     retired_rules: BTreeMap<u32, PacketsBytes>,
     retired_ctx: BTreeMap<u32, PacketsBytes>,
+}
+
+/// The conntrack timeouts in the order of `regmap::timeout_enum`.
+fn timeout_secs(t: &Timeouts) -> [u32; 13] {
+    [
+        t.tcp_syn_sent,
+        t.tcp_syn_recv,
+        t.tcp_established,
+        t.tcp_fin_wait,
+        t.tcp_close_wait,
+        t.tcp_last_ack,
+        t.tcp_time_wait,
+        t.tcp_close,
+        t.tcp_syn_sent2,
+        t.udp_unreplied,
+        t.udp_replied,
+        t.icmp,
+        t.generic,
+    ]
+}
+
+/// [`timeout_secs`]' inverse.
+fn timeouts_of(s: [u32; 13]) -> Timeouts {
+    Timeouts {
+        tcp_syn_sent: s[0],
+        tcp_syn_recv: s[1],
+        tcp_established: s[2],
+        tcp_fin_wait: s[3],
+        tcp_close_wait: s[4],
+        tcp_last_ack: s[5],
+        tcp_time_wait: s[6],
+        tcp_close: s[7],
+        tcp_syn_sent2: s[8],
+        udp_unreplied: s[9],
+        udp_replied: s[10],
+        icmp: s[11],
+        generic: s[12],
+    }
+}
+
+/// The valid slots of every table the driver writes, as read from the device.
+#[derive(Default)]
+struct HwTables {
+    port_class: Vec<(u16, PortClass)>,
+    vport_ctx: Vec<(u32, VportCtx)>,
+    local_ep: Vec<(u32, LocalEp)>,
+    ctx_epoch: Vec<(u32, CtxEpoch)>,
+    remote_ep: Vec<(u32, RemoteEp)>,
+    policy: Vec<(u32, decode::PolicyRules)>,
+    ct_overflow: Vec<(u32, ([u8; 39], bool))>,
 }
 
 fn access_err<E: std::error::Error + Send + Sync + 'static>(e: E) -> FpgaError {
@@ -239,6 +354,64 @@ impl<R: RegisterAccess> Driver<R> {
     /// Takes over a device in its reset state: checks the id block, reads the
     /// geometry and writes the default configuration.
     pub fn new(access: R) -> Result<Driver<R>, FpgaError> {
+        let mut d = Driver::identify(access)?;
+        d.write_config(&Config::default())?;
+        Ok(d)
+    }
+
+    /// Takes over a device that is already running (an agent restarted while the card
+    /// kept forwarding): checks the id block and reads the geometry like [`Driver::new`],
+    /// but writes nothing. The configuration is read back ([`Driver::read_config`]) and
+    /// every software mirror (hash placements, policy keys and rule positions,
+    /// `remote_ep` entries, overflow flows) is rebuilt from the hardware's slots, so later
+    /// [`Driver::apply`] calls update and delete the slots the previous driver used.
+    /// Conntrack and counters are left as they are. Overflow flows get the default idle
+    /// timeout (10 s), which the hardware does not store.
+    pub fn adopt(access: R) -> Result<Driver<R>, FpgaError> {
+        let mut d = Driver::identify(access)?;
+        d.config = d.read_config()?;
+        let hw = d.scan()?;
+        for (slot, e) in &hw.vport_ctx {
+            d.vport_ctx.adopt((e.port, to_u128(e.ip)), *slot);
+        }
+        for (slot, e) in &hw.local_ep {
+            d.local_ep.adopt(to_u128(e.ip), *slot);
+        }
+        for (slot, e) in &hw.ctx_epoch {
+            d.ctx_epoch.adopt(e.ctx, *slot);
+        }
+        for (idx, e) in &hw.remote_ep {
+            let pl = e.prefix.to_u128();
+            if !d.remote_ep.contains(&Some(pl)) {
+                d.remote_ep[*idx as usize] = Some(pl);
+            }
+        }
+        let per_variant = 1u32 << (d.geo.policy_log2 + 2);
+        for (slot, (key, rules)) in &hw.policy {
+            let v = Self::policy_variant(*key);
+            if *slot / per_variant != v as u32 || d.policy_entries.contains_key(key) {
+                // a key outside its variant's RAMs is never looked up; a repeated key
+                // is a stray copy: neither is adopted
+                continue;
+            }
+            d.policy[v].adopt(*key, slot % per_variant);
+            let entry = d.policy_entries.entry(*key).or_default();
+            for (pos, r) in rules.iter().enumerate() {
+                let Some(r) = r else { continue };
+                if let std::collections::hash_map::Entry::Vacant(v) = d.rule_pos.entry(r.id) {
+                    entry.rules[pos] = Some(*r);
+                    v.insert((*key, pos));
+                }
+            }
+        }
+        for (slot, (key, _)) in &hw.ct_overflow {
+            d.overflow.adopt(*key, *slot);
+        }
+        Ok(d)
+    }
+
+    /// A driver of `access` with its id block checked and geometry read, nothing written.
+    fn identify(access: R) -> Result<Driver<R>, FpgaError> {
         let mut d = Driver {
             access,
             geo: Geometry {
@@ -260,6 +433,7 @@ impl<R: RegisterAccess> Driver<R> {
             policy_entries: HashMap::new(),
             rule_pos: HashMap::new(),
             overflow: Placement::default(),
+            overflow_idle: HashMap::new(),
             retired_rules: BTreeMap::new(),
             retired_ctx: BTreeMap::new(),
         };
@@ -278,7 +452,6 @@ impl<R: RegisterAccess> Driver<R> {
             ct_overflow_log2: d.read(regmap::id::CT_OVERFLOW_LOG2)?,
         };
         d.remote_ep = vec![None; d.geo.remote_ep_entries as usize];
-        d.write_config(&Config::default())?;
         Ok(d)
     }
 
@@ -287,11 +460,17 @@ impl<R: RegisterAccess> Driver<R> {
         &self.access
     }
 
+    /// The register space, mutably (to send packets through the simulator, say).
     pub fn access_mut(&mut self) -> &mut R {
         &mut self.access
     }
 
-    /// The configuration last written.
+    /// Gives the register space back (to [`Driver::adopt`] it again, say).
+    pub fn into_access(self) -> R {
+        self.access
+    }
+
+    /// The configuration last written (after [`Driver::adopt`]: the one read back).
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -444,23 +623,7 @@ impl<R: RegisterAccess> Driver<R> {
         self.write(r::CT_BUCKETS_LOG2, log2)?;
         self.write(r::POLICY_GEN, c.policy_gen.into())?;
         self.write(r::TCP_WSCALE, c.tcp_wscale.into())?;
-        let t = &c.timeouts;
-        let secs = [
-            t.tcp_syn_sent,
-            t.tcp_syn_recv,
-            t.tcp_established,
-            t.tcp_fin_wait,
-            t.tcp_close_wait,
-            t.tcp_last_ack,
-            t.tcp_time_wait,
-            t.tcp_close,
-            t.tcp_syn_sent2,
-            t.udp_unreplied,
-            t.udp_replied,
-            t.icmp,
-            t.generic,
-        ];
-        for (i, s) in secs.iter().enumerate() {
+        for (i, s) in timeout_secs(&c.timeouts).iter().enumerate() {
             let us = u64::from(*s) * 1_000_000;
             self.write(r::TIMEOUT_LO + 8 * i as u32, us as u32)?;
             self.write(r::TIMEOUT_HI + 8 * i as u32, (us >> 32) as u32)?;
@@ -729,13 +892,16 @@ impl<R: RegisterAccess> Driver<R> {
                 b.set_bytes_be(l::KEY, &kb);
                 b.set(l::ORIG_LO, orig_lo.into());
                 self.write_entry(table_enum::CT_OVERFLOW, slot, &b)?;
+                self.overflow_idle.insert(kb, f.idle_timeout_ms);
             }
             Op::DeleteCtOverflow(f) => {
                 let (key, _) = f.key();
+                let kb = Self::overflow_key(&key);
                 let slot = self
                     .overflow
-                    .remove(&Self::overflow_key(&key))
+                    .remove(&kb)
                     .ok_or_else(|| FpgaError::NotFound(format!("ct_overflow {key}")))?;
+                self.overflow_idle.remove(&kb);
                 self.clear_entry(table_enum::CT_OVERFLOW, slot)?;
             }
             Op::SetConfig(c) => {
@@ -756,15 +922,13 @@ impl<R: RegisterAccess> Driver<R> {
     pub fn counters(&mut self) -> Result<Counters, FpgaError> {
         let mut c = Counters::default();
         for r in DropReason::ALL {
-            let w = self.table_read(table_enum::DROP_COUNTER, r.code().into(), 2)?;
-            let n = u64::from(w[0]) | (u64::from(w[1]) << 32);
+            let n = self.drop_counter(r.code())?;
             if n != 0 {
                 c.drops.insert(*r, n);
             }
         }
         for r in PuntReason::ALL {
-            let w = self.table_read(table_enum::PUNT_COUNTER, r.code().into(), 2)?;
-            let n = u64::from(w[0]) | (u64::from(w[1]) << 32);
+            let n = self.punt_counter(r.code())?;
             if n != 0 {
                 c.punts.insert(*r, n);
             }
@@ -784,5 +948,265 @@ impl<R: RegisterAccess> Driver<R> {
             }
         }
         Ok(c)
+    }
+
+    /// The packets of drop reason `code` (`DropReason::code`), as the hardware counts.
+    pub fn drop_counter(&mut self, code: u8) -> Result<u64, FpgaError> {
+        let w = self.table_read(table_enum::DROP_COUNTER, code.into(), 2)?;
+        Ok(u64::from(w[0]) | (u64::from(w[1]) << 32))
+    }
+
+    /// The packets of punt reason `code` (`PuntReason::code`), as the hardware counts.
+    pub fn punt_counter(&mut self, code: u8) -> Result<u64, FpgaError> {
+        let w = self.table_read(table_enum::PUNT_COUNTER, code.into(), 2)?;
+        Ok(u64::from(w[0]) | (u64::from(w[1]) << 32))
+    }
+
+    /// The rule-counter index of a live rule (policy slot * rules per key + position).
+    fn rule_counter_index(&self, id: u32) -> Option<u32> {
+        let (key, pos) = *self.rule_pos.get(&id)?;
+        Some(self.policy_slot(key)? * layout::policy::RULE_COUNT + pos as u32)
+    }
+
+    /// The hardware's direct counter of live rule `id` (the P4Runtime direct counter of
+    /// its policy entry), or `None` when no such rule is installed. Unlike
+    /// [`Driver::counters`] it does not add the counts of earlier rules of that id that
+    /// were deleted.
+    pub fn rule_counter(&mut self, id: u32) -> Result<Option<PacketsBytes>, FpgaError> {
+        match self.rule_counter_index(id) {
+            Some(idx) => self.read_pb(table_enum::RULE_COUNTER, idx).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Sets the hardware's direct counter of live rule `id` (P4Runtime lets a
+    /// controller write direct counters); `NotFound` when no such rule is installed.
+    pub fn set_rule_counter(&mut self, id: u32, value: PacketsBytes) -> Result<(), FpgaError> {
+        let idx = self
+            .rule_counter_index(id)
+            .ok_or_else(|| FpgaError::NotFound(format!("policy rule {id}")))?;
+        self.write_pb(table_enum::RULE_COUNTER, idx, value)
+    }
+
+    /// The hardware's direct counter of context `ctx` (its `ctx_epoch` entry), or
+    /// `None` when the context has no `ctx_epoch` entry.
+    pub fn ctx_counter(&mut self, ctx: u32) -> Result<Option<PacketsBytes>, FpgaError> {
+        match self.ctx_epoch.slots.get(&ctx).copied() {
+            Some(slot) => self.read_pb(table_enum::CTX_COUNTER, slot).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Sets the hardware's direct counter of context `ctx`; `NotFound` when the
+    /// context has no `ctx_epoch` entry.
+    pub fn set_ctx_counter(&mut self, ctx: u32, value: PacketsBytes) -> Result<(), FpgaError> {
+        let slot = *self
+            .ctx_epoch
+            .slots
+            .get(&ctx)
+            .ok_or_else(|| FpgaError::NotFound(format!("ctx_epoch {ctx}")))?;
+        self.write_pb(table_enum::CTX_COUNTER, slot, value)
+    }
+
+    fn write_pb(&mut self, table: u32, idx: u32, v: PacketsBytes) -> Result<(), FpgaError> {
+        let w = [
+            v.packets as u32,
+            (v.packets >> 32) as u32,
+            v.bytes as u32,
+            (v.bytes >> 32) as u32,
+        ];
+        self.table_write(table, idx, &w)
+    }
+
+    /// Reads slot `index` of a table whose layout starts with a valid bit: `None` when
+    /// the slot is free (only the first word is read then).
+    fn read_valid(
+        &mut self,
+        table: u32,
+        index: u32,
+        width: u32,
+    ) -> Result<Option<Bits>, FpgaError> {
+        self.table_cmd(table, index, table_cmd_enum::READ)?;
+        let first = self.read(tables::DATA)?;
+        if first & 1 == 0 {
+            return Ok(None);
+        }
+        let mut w = vec![first];
+        for i in 1..width.div_ceil(32).min(tables::DATA_COUNT) {
+            w.push(self.read(tables::DATA + 4 * i)?);
+        }
+        Ok(Some(Bits::from_words(&w)))
+    }
+
+    /// Every valid slot of the tables the driver writes, decoded, in slot order.
+    fn scan(&mut self) -> Result<HwTables, FpgaError> {
+        let g = self.geo;
+        let mut hw = HwTables::default();
+        for port in 0..(1u32 << g.port_class_log2) {
+            let w = self.table_read(table_enum::PORT_CLASS, port, 1)?;
+            if let Some(class) = decode::port_class(&Bits::from_words(&w)) {
+                hw.port_class.push((port as u16, class));
+            }
+        }
+        for slot in 0..(4u32 << g.vport_ctx_log2) {
+            let w = layout::vport_ctx::WIDTH;
+            if let Some(e) = self
+                .read_valid(table_enum::VPORT_CTX, slot, w)?
+                .and_then(|b| decode::vport_ctx(&b))
+            {
+                hw.vport_ctx.push((slot, e));
+            }
+        }
+        for slot in 0..(4u32 << g.local_ep_log2) {
+            let w = layout::local_ep::WIDTH;
+            if let Some(e) = self
+                .read_valid(table_enum::LOCAL_EP, slot, w)?
+                .and_then(|b| decode::local_ep(&b))
+            {
+                hw.local_ep.push((slot, e));
+            }
+        }
+        for slot in 0..(4u32 << g.ctx_epoch_log2) {
+            let w = layout::ctx_epoch::WIDTH;
+            if let Some(e) = self
+                .read_valid(table_enum::CTX_EPOCH, slot, w)?
+                .and_then(|b| decode::ctx_epoch(&b))
+            {
+                hw.ctx_epoch.push((slot, e));
+            }
+        }
+        for idx in 0..g.remote_ep_entries {
+            let w = layout::remote_ep::WIDTH;
+            let Some(b) = self.read_valid(table_enum::REMOTE_EP, idx, w)? else {
+                continue;
+            };
+            let corrupt = |what| FpgaError::Corrupt {
+                table: "remote_ep",
+                index: idx,
+                what,
+            };
+            if let Some(e) = decode::remote_ep(&b).map_err(corrupt)? {
+                hw.remote_ep.push((idx, e));
+            }
+        }
+        for slot in 0..(32u32 << g.policy_log2) {
+            let w = layout::policy::WIDTH;
+            let Some(b) = self.read_valid(table_enum::POLICY, slot, w)? else {
+                continue;
+            };
+            let corrupt = |what| FpgaError::Corrupt {
+                table: "policy",
+                index: slot,
+                what,
+            };
+            if let Some(e) = decode::policy(&b).map_err(corrupt)? {
+                hw.policy.push((slot, e));
+            }
+        }
+        for slot in 0..(4u32 << g.ct_overflow_log2) {
+            let w = layout::ct_overflow::WIDTH;
+            if let Some(e) = self
+                .read_valid(table_enum::CT_OVERFLOW, slot, w)?
+                .and_then(|b| decode::ct_overflow(&b))
+            {
+                hw.ct_overflow.push((slot, e));
+            }
+        }
+        Ok(hw)
+    }
+
+    /// Reads every slot of `port_class`, `vport_ctx`, `local_ep`, `remote_ep`,
+    /// `ctx_epoch`, `policy` and `ct_overflow` from the device (not from the driver's
+    /// mirrors) and returns the `Op::Set*` operations that produce them, table by table
+    /// in that order, in slot order within a table (rules by id).
+    ///
+    /// What the hardware cannot tell apart comes back in one canonical form: ports of
+    /// class `none` (the reset value) are not listed; addresses and prefixes that are
+    /// IPv4-mapped come back as IPv4 (a prefix of length 96 + n as IPv4 /n); prefixes are
+    /// masked to their length; a `world` route carries no context; an overflow flow's
+    /// addresses are IPv4 when both are v4-mapped, and its `idle_timeout_ms` (not stored
+    /// in hardware) is the one this driver was given, or 10 000 when it did not write it.
+    pub fn read_back(&mut self) -> Result<Vec<Op>, FpgaError> {
+        let hw = self.scan()?;
+        let mut ops = Vec::new();
+        for (port, class) in hw.port_class {
+            ops.push(Op::SetPortClass { port, class });
+        }
+        ops.extend(hw.vport_ctx.into_iter().map(|(_, e)| Op::SetVportCtx(e)));
+        ops.extend(hw.local_ep.into_iter().map(|(_, e)| Op::SetLocalEp(e)));
+        ops.extend(hw.remote_ep.into_iter().map(|(_, e)| Op::SetRemoteEp(e)));
+        ops.extend(hw.ctx_epoch.into_iter().map(|(_, e)| Op::SetCtxEpoch(e)));
+        let mut rules: Vec<Rule> = hw
+            .policy
+            .iter()
+            .flat_map(|(_, (_, rules))| rules.iter().flatten().copied())
+            .collect();
+        rules.sort_by_key(|r| r.id);
+        ops.extend(rules.into_iter().map(Op::SetRule));
+        for (_, (key, orig_lo)) in hw.ct_overflow {
+            let idle = self
+                .overflow_idle
+                .get(&key)
+                .copied()
+                .unwrap_or(decode::DEFAULT_IDLE_TIMEOUT_MS);
+            ops.push(Op::SetCtOverflow(decode::overflow_flow(
+                &key, orig_lo, idle,
+            )));
+        }
+        Ok(ops)
+    }
+
+    /// Reads the configuration registers back (every one of them is readable,
+    /// `rtl/regmap.toml`). Timeouts are whole seconds (the registers hold microseconds;
+    /// a fraction of a second written by someone else is truncated).
+    pub fn read_config(&mut self) -> Result<Config, FpgaError> {
+        use regmap::config as r;
+        let mac = |hi: u32, lo: u32| {
+            let h = (hi as u16).to_be_bytes();
+            let l = lo.to_be_bytes();
+            MacAddr([h[0], h[1], l[0], l[1], l[2], l[3]])
+        };
+        let local_mac = mac(self.read(r::LOCAL_MAC_HI)?, self.read(r::LOCAL_MAC_LO)?);
+        let gateway_mac = mac(self.read(r::GATEWAY_MAC_HI)?, self.read(r::GATEWAY_MAC_LO)?);
+        let mut auth_key = [0u8; 16];
+        for (i, chunk) in auth_key.chunks_mut(4).enumerate() {
+            chunk.copy_from_slice(
+                &self
+                    .read(r::AUTH_KEY + r::AUTH_KEY_STRIDE * i as u32)?
+                    .to_le_bytes(),
+            );
+        }
+        let log2 = self.read(r::CT_BUCKETS_LOG2)?;
+        if log2 > self.geo.ct_log2_max {
+            return Err(FpgaError::Corrupt {
+                table: "config",
+                index: r::CT_BUCKETS_LOG2,
+                what: format!(
+                    "ct_buckets_log2 {log2} beyond the synthesised {}",
+                    self.geo.ct_log2_max
+                ),
+            });
+        }
+        let mut secs = [0u32; 13];
+        for (i, s) in secs.iter_mut().enumerate() {
+            let lo = self.read(r::TIMEOUT_LO + r::TIMEOUT_LO_STRIDE * i as u32)?;
+            let hi = self.read(r::TIMEOUT_HI + r::TIMEOUT_HI_STRIDE * i as u32)?;
+            let us = u64::from(lo) | (u64::from(hi) << 32);
+            *s = u32::try_from(us / 1_000_000).unwrap_or(u32::MAX);
+        }
+        Ok(Config {
+            uplink_port: self.read(r::UPLINK_PORT)? as u16,
+            cpu_port: self.read(r::CPU_PORT)? as u16,
+            local_mac,
+            gateway_mac,
+            local_vtep_ip: self.read(r::LOCAL_VTEP_IP)?.into(),
+            vni: self.read(r::VNI)? & 0xff_ffff,
+            auth: self.read(r::AUTH_ENABLE)? & 1 != 0,
+            auth_key: AuthKey(auth_key),
+            tcp_wscale: self.read(r::TCP_WSCALE)? as u8,
+            policy_gen: self.read(r::POLICY_GEN)? as u16,
+            ct_buckets: 1 << log2,
+            timeouts: timeouts_of(secs),
+        })
     }
 }

@@ -5,10 +5,19 @@
 //! counters, conntrack entries, table entries and events back. It talks to the device
 //! only through [`RegisterAccess`] (32-bit AXI4-Lite reads and writes), so the same
 //! driver serves the Verilated NIC (`ztnic-rtl-sim` implements the trait) and a real
-//! card's PCIe BAR. Entries the hardware cannot realise (a fifth rule on one decomposed
-//! policy key, a context wider than 24 bits, a port beyond the `port_class` table,
-//! `ct_buckets` beyond the synthesised maximum, a full hash bucket) are refused with a
-//! typed [`FpgaError`], never approximated.
+//! card's PCIe BAR.
+//! Entries the hardware cannot realise (a fifth rule on one decomposed policy key, a
+//! context wider than 24 bits, a port beyond the `port_class` table, `ct_buckets`
+//! beyond the synthesised maximum, a full hash bucket) are refused with a typed
+//! [`FpgaError`], never approximated.
+//!
+//! State reads back from the device itself: [`Driver::read_back`] decodes every valid
+//! table slot into the `Op::Set*` that produces it, [`Driver::read_config`] the
+//! configuration registers, and [`Driver::adopt`] takes over a card that is already
+//! forwarding (an agent restart) without writing anything, rebuilding the driver's
+//! placement mirrors from the hardware so that later updates and deletes hit the right
+//! slots. Per-entry direct counters ([`Driver::rule_counter`], [`Driver::ctx_counter`],
+//! their setters) and single drop / punt cells serve a P4Runtime agent.
 //!
 //! ```no_run
 //! # fn demo<R: ztnic_fpga::RegisterAccess>(card: R) -> Result<(), ztnic_fpga::FpgaError> {
@@ -18,13 +27,21 @@
 //! let counters = nic.counters()?;
 //! let flows = nic.conntrack_entries()?;
 //! while let Some(ev) = nic.pop_event()? { println!("{ev:?}"); }
+//! // later, after a restart: take the running card over and list what it holds
+//! let card = nic.into_access();
+//! let mut nic = Driver::adopt(card)?;
+//! for op in nic.read_back()? { println!("{op:?}"); }
 //! # let _ = (counters, flows); Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 mod access;
 mod bits;
+mod decode;
 mod driver;
 #[rustfmt::skip]
+#[allow(missing_docs)]
 pub mod regmap;
 
 pub use access::RegisterAccess;
