@@ -5,7 +5,7 @@
 //! counters, conntrack entries, table entries and events back. It talks to the device
 //! only through [`RegisterAccess`] (32-bit AXI4-Lite reads and writes), so the same
 //! driver serves the Verilated NIC (`ztnic-rtl-sim` implements the trait) and a real
-//! card's PCIe BAR.
+//! card's PCIe BAR ([`PcieBar`], an mmap of `/sys/bus/pci/devices/<BDF>/resource0`).
 //! Entries the hardware cannot realise (a fifth rule on one decomposed policy key, a
 //! context wider than 24 bits, a port beyond the `port_class` table, `ct_buckets`
 //! beyond the synthesised maximum, a full hash bucket) are refused with a typed
@@ -40,6 +40,8 @@ mod access;
 mod bits;
 mod decode;
 mod driver;
+#[cfg(unix)]
+pub mod pcie;
 #[rustfmt::skip]
 #[allow(missing_docs)]
 pub mod regmap;
@@ -47,3 +49,5 @@ pub mod regmap;
 pub use access::RegisterAccess;
 pub use bits::Bits;
 pub use driver::{CtEntry, Driver, Event, EventKind, FpgaError, Geometry, policy_key};
+#[cfg(unix)]
+pub use pcie::{PcieBar, PcieError};
