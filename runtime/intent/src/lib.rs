@@ -384,6 +384,47 @@ impl Engine {
         Ok(change)
     }
 
+    /// Changes the labels of one instance (a compromised or unpatched replica)
+    /// without touching its siblings: it leaves its workload for the workload that
+    /// has exactly `labels` (created as `<workload>@<ip>` if none has), so it moves
+    /// to that label set's context; epochs and the generation are bumped as for
+    /// [`Engine::set_labels`].
+    pub fn relabel_instance(&mut self, ip: IpAddr, labels: Labels) -> Result<Change, IntentError> {
+        let mut next = self.clone();
+        let (from, inst) = next
+            .workloads
+            .values_mut()
+            .find_map(|w| {
+                let pos = w.instances.iter().position(|i| i.ip == ip)?;
+                Some((w.name.clone(), w.instances.remove(pos)))
+            })
+            .ok_or_else(|| IntentError::UnknownWorkload(format!("the instance at {ip}")))?;
+        let before = next.workloads[&from].labels.clone();
+        if before == labels {
+            return Ok(Change::default());
+        }
+        let target = next
+            .workloads
+            .values()
+            .find(|w| w.labels == labels)
+            .map(|w| w.name.clone())
+            .unwrap_or_else(|| format!("{from}@{ip}"));
+        next.workloads
+            .entry(target.clone())
+            .or_insert_with(|| Workload {
+                name: target,
+                labels: labels.clone(),
+                instances: Vec::new(),
+            })
+            .instances
+            .push(inst);
+        next.workloads.retain(|_, w| !w.instances.is_empty() || w.name == from);
+        next.validate()?;
+        let change = next.settle(&[(before, labels)])?;
+        *self = next;
+        Ok(change)
+    }
+
     fn validate(&self) -> Result<(), IntentError> {
         let mut owners: BTreeMap<IpAddr, &str> = BTreeMap::new();
         for w in self.workloads.values() {

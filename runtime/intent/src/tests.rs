@@ -253,3 +253,36 @@ fn the_sock_shop_example_compiles_to_fourteen_contexts() {
     assert_eq!(quarantine.priority, 1000);
     assert!(quarantine.dst.is_none());
 }
+
+#[test]
+fn relabelling_one_instance_moves_only_it() {
+    let mut e = engine();
+    let nginx = e.context_of("nginx").unwrap().id;
+    let gen0 = e.policy_gen();
+    let labels: Labels = [("app", "nginx"), ("patch", "outdated")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let ip: IpAddr = "10.0.1.2".parse().unwrap();
+    let change = e.relabel_instance(ip, labels.clone()).unwrap();
+    // the sibling stays in nginx's context; the relabelled instance has its own
+    assert_eq!(e.context_of("nginx").unwrap().id, nginx);
+    let moved = e.context_of("nginx@10.0.1.2").unwrap();
+    assert_ne!(moved.id, nginx);
+    assert_eq!(change.contexts_added, vec![moved.id]);
+    assert!(e.policy_gen() > gen0);
+    let st = e.nic_state("node-b");
+    assert_eq!(st.local_ep[&ip].ctx, moved.id);
+    assert_eq!(st.local_ep[&"10.0.1.1".parse::<IpAddr>().unwrap()].ctx, nginx);
+    // lb-to-web no longer reaches the relabelled instance ({app: nginx} still matches
+    // its labels, so it does; the new context gets the same rules)
+    assert!(e.rules().iter().any(|r| r.dst == Some(moved.id)));
+    // relabelling to the same labels again changes nothing
+    let gen1 = e.policy_gen();
+    assert_eq!(e.relabel_instance(ip, labels).unwrap(), Change::default());
+    assert_eq!(e.policy_gen(), gen1);
+    // an unknown address is an error and changes nothing
+    let before = e.clone();
+    assert!(e.relabel_instance("10.9.9.9".parse().unwrap(), Labels::new()).is_err());
+    assert_eq!(e, before);
+}

@@ -64,6 +64,24 @@ impl CtKey {
         b
     }
 
+    /// The key of its 39 bytes (the inverse of [`CtKey::bytes`]).
+    pub fn from_bytes(b: &[u8; KEY_BYTES]) -> CtKey {
+        let u16_at = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
+        let u128_at = |i: usize| {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(&b[i..i + 16]);
+            u128::from_be_bytes(a)
+        };
+        CtKey {
+            zone: u16_at(0),
+            proto: b[2],
+            lo_addr: u128_at(3),
+            hi_addr: u128_at(19),
+            lo_port: u16_at(35),
+            hi_port: u16_at(37),
+        }
+    }
+
     /// CRC-32 (IEEE) of the key bytes: indexes ways 0 and 1.
     pub fn h32(&self) -> u32 {
         CRC32.checksum(&self.bytes())
@@ -952,6 +970,20 @@ mod tests {
             lo_port: 1000,
             hi_port: 53,
         }
+    }
+
+    #[test]
+    fn key_bytes_decode_back_to_the_key() {
+        let k = CtKey {
+            zone: 0xbeef,
+            proto: 6,
+            lo_addr: u128::MAX - 7,
+            hi_addr: 0x1234,
+            lo_port: 1,
+            hi_port: 0xfffe,
+        };
+        assert_eq!(CtKey::from_bytes(&k.bytes()), k);
+        assert_eq!(CtKey::from_bytes(&key(5).bytes()), key(5));
     }
 
     #[test]
