@@ -415,9 +415,8 @@ async fn a_rejected_write_names_the_operation_and_records_only_what_was_accepted
     let mut nic = connect("node-1", &s).await;
     nic.set_batch_size(2);
     let good = Op::SetCtxEpoch(CtxEpoch { ctx: 300, epoch: 1 });
-    // A rule of priority 0 with action allow cannot be expressed; use a delete of a
-    // missing vport_ctx? That is treated as done. A ctx wider than 24 bits is refused
-    // by the mapping before anything is written:
+    // A context wider than 24 bits is refused by the mapping before anything is
+    // written, even the valid operation before it.
     let too_wide = Op::SetCtxEpoch(CtxEpoch {
         ctx: 1 << 24,
         epoch: 1,
