@@ -407,7 +407,8 @@ impl Nic {
     /// the device accepted is recorded; a rejected update ends the call with
     /// [`ControllerError::Rejected`] naming its operation (later batches are not
     /// sent). A new rule taking the key of a rule that a later operation deletes
-    /// gets that delete first. A delete of an entry the device no longer holds
+    /// replaces it in place (one MODIFY; the entry's direct counter carries on). A
+    /// delete of an entry the device no longer holds
     /// counts as done.
     pub async fn apply_ops(&mut self, ops: &[Op]) -> Result<WriteCounts, ControllerError> {
         let mut scratch = self.written.clone();
@@ -420,22 +421,25 @@ impl Nic {
             let ups = match scratch.updates(&self.program, &ops[i]) {
                 Ok(u) => u,
                 Err(ztnic_p4tables::MapError::RuleKeyTaken { id, other }) => {
+                    // The rule that holds the key goes later in this list: the
+                    // entry is modified in place to the new rule (no moment
+                    // without a rule for that key) and the delete is subsumed.
                     let del = Op::DeleteRule { id: other };
-                    let Some(j) = (i + 1..ops.len()).find(|&j| !done[j] && ops[j] == del) else {
+                    let (Some(j), Op::SetRule(r)) = (
+                        (i + 1..ops.len()).find(|&j| !done[j] && ops[j] == del),
+                        &ops[i],
+                    ) else {
                         return Err(self.map_err(
                             &ops[i],
                             ztnic_p4tables::MapError::RuleKeyTaken { id, other },
                         ));
                     };
-                    let d = scratch
-                        .updates(&self.program, &ops[j])
-                        .map_err(|e| self.map_err(&ops[j], e))?;
-                    scratch.record(&self.program, &d);
-                    planned.extend(d.into_iter().map(|u| (j, u)));
                     done[j] = true;
-                    scratch
-                        .updates(&self.program, &ops[i])
-                        .map_err(|e| self.map_err(&ops[i], e))?
+                    let e = self
+                        .program
+                        .rule_entry(r)
+                        .map_err(|e| self.map_err(&ops[i], e))?;
+                    vec![update(Type::Modify, e)]
                 }
                 Err(e) => return Err(self.map_err(&ops[i], e)),
             };

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
-use ztnic_controller::{Controller, ControllerError};
+use ztnic_controller::{Controller, ControllerError, Nic};
 use ztnic_intent::Engine;
 use ztnic_model::tables::{CtxEpoch, LocalEp, PortClass, VportCtx};
 use ztnic_model::{Op, OverflowFlow};
@@ -453,4 +453,104 @@ async fn a_rejected_write_names_the_operation_and_records_only_what_was_accepted
     let held = nic.held();
     assert_eq!(held.state.ctx_epoch.get(&301), Some(&1));
     assert!(held.state.local_ep.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_intent_replaces_its_rules_without_a_key_clash() {
+    let (_servers, mut c) = sockshop_setup().await;
+    let mut f = sockshop();
+    let i = f
+        .intents
+        .iter_mut()
+        .find(|i| i.name == "front-end-to-catalogue")
+        .unwrap();
+    i.name = "fe-to-catalogue".into();
+    // Same selectors, same priority: the new rule id has the old rule's key.
+    let r = c.apply(&f).await.unwrap();
+    for h in ["node-1", "node-2"] {
+        let n = &r.nics[h];
+        assert!(
+            n.ops.iter().any(|o| matches!(o, Op::SetRule(_))),
+            "{h}: {n:?}"
+        );
+        assert!(
+            n.ops.iter().any(|o| matches!(o, Op::DeleteRule { .. })),
+            "{h}: {n:?}"
+        );
+        // Replaced in place: one MODIFY, never a moment without the rule.
+        assert_eq!((n.inserts, n.modifies, n.deletes), (0, 1, 0), "{h}: {n:?}");
+        assert_device_is_desired(&mut c, h).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counters_read_indexed_and_direct_counters() {
+    let (servers, mut c) = sockshop_setup().await;
+    let ctx = c.engine().context_of("front-end").unwrap().id;
+    let nic = c.nic_mut("node-1").unwrap();
+    let p = nic.program().clone();
+    let ctx_key = p.entry(&Op::DeleteCtxEpoch { ctx }).unwrap();
+    let rule = *nic.held().state.rules.values().next().unwrap();
+    let rule_key = p.rule_entry(&rule).unwrap();
+    servers[0].service.with_backend(|b| {
+        assert!(b.hit(&ctx_key, 100));
+        assert!(b.hit(&ctx_key, 60));
+        assert!(b.hit(&rule_key, 1500));
+    });
+    use ztnic_p4runtime_client::protocol::v1::CounterData;
+    let data = |n| CounterData {
+        packet_count: n,
+        byte_count: 0,
+    };
+    let policy_deny = ztnic_model::DropReason::PolicyDeny;
+    let arp = ztnic_model::PuntReason::Arp;
+    nic.client()
+        .write_counter("drops", i64::from(policy_deny.code()), data(4))
+        .await
+        .unwrap();
+    nic.client()
+        .write_counter("punts", i64::from(arp.code()), data(2))
+        .await
+        .unwrap();
+    let k = nic.counters().await.unwrap();
+    assert_eq!(k.drops.get(&policy_deny), Some(&4));
+    assert_eq!(k.drops.len(), 1);
+    assert_eq!(k.punts.get(&arp), Some(&2));
+    let pc = k.ctx[&ctx];
+    assert_eq!((pc.packets, pc.bytes), (2, 160));
+    let pr = k.rules[&rule.id];
+    assert_eq!((pr.packets, pr.bytes), (1, 1500));
+    assert_eq!(k.rules.values().map(|x| x.packets).sum::<u64>(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_keeps_our_pipeline_and_replaces_another() {
+    let s = Server::start();
+    let mut nic = connect("node-1", &s).await;
+    assert!(nic.pipeline_was_set());
+    nic.apply_ops(&[Op::SetCtxEpoch(CtxEpoch { ctx: 300, epoch: 2 })])
+        .await
+        .unwrap();
+    drop(nic);
+    // A controller restart: the entry survives, and the new session knows it.
+    let nic = Nic::connect("node-1", &s.endpoint(), 1, 2, &pipeline())
+        .await
+        .unwrap();
+    assert!(!nic.pipeline_was_set());
+    assert_eq!(nic.held_epoch(300), Some(2));
+    drop(nic);
+    // Another program (same tables, one more action): replaced, tables emptied.
+    let mut other = pipeline();
+    let mut extra = other.p4info.actions[0].clone();
+    if let Some(pre) = extra.preamble.as_mut() {
+        pre.id = 0x01ff_fff0;
+        pre.name = "ingress.extra".into();
+        pre.alias = "extra".into();
+    }
+    other.p4info.actions.push(extra);
+    let nic = Nic::connect("node-1", &s.endpoint(), 1, 3, &other)
+        .await
+        .unwrap();
+    assert!(nic.pipeline_was_set());
+    assert_eq!(nic.held_epoch(300), None);
 }
