@@ -51,7 +51,9 @@ fn flow(src: &str, sport: u16, dst: &str, dport: u16, proto: u8, idle: u64) -> O
 /// The identity of the entry an operation sets or deletes.
 fn entry_of(op: &Op) -> String {
     match op {
-        Op::SetPortClass { port, .. } => format!("port_class {port}"),
+        Op::SetPortClass { port, .. } | Op::DeletePortClass { port } => {
+            format!("port_class {port}")
+        }
         Op::SetVportCtx(e) => format!("vport_ctx {} {}", e.port, e.ip),
         Op::DeleteVportCtx { port, ip } => format!("vport_ctx {port} {ip}"),
         Op::SetLocalEp(e) => format!("local_ep {}", e.ip),

@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ztnic_model::addr::{as_v4, prefix_mask};
+use ztnic_model::addr::as_v4;
 use ztnic_model::policy::Action;
 use ztnic_model::{
     CtxEpoch, LocalEp, OverflowFlow, PortClass, PortRange, Prefix, ProtoMatch, RemoteAction,
@@ -67,21 +67,9 @@ pub(crate) fn ctx_epoch(b: &Bits) -> Option<CtxEpoch> {
     })
 }
 
-/// A prefix of the 128-bit space as the model writes it: IPv4 (length - 96) when the
-/// address is v4-mapped and the length covers the mapping, IPv6 otherwise.
+/// A prefix of the 128-bit space as the model writes it (IPv4 when v4-mapped).
 pub(crate) fn prefix(addr: u128, len: u8) -> Prefix {
-    let len = len.min(128);
-    let addr = addr & prefix_mask(len);
-    match as_v4(addr) {
-        Some(v4) if len >= 96 => Prefix {
-            addr: IpAddr::V4(v4),
-            len: len - 96,
-        },
-        _ => Prefix {
-            addr: IpAddr::V6(Ipv6Addr::from(addr)),
-            len,
-        },
-    }
+    Prefix::from_u128(addr, len)
 }
 
 /// `remote_ep`, if the slot is valid; an error names what does not decode.

@@ -188,6 +188,13 @@ pub struct CtEntry {
     pub policy_gen: u32,
 }
 
+impl CtEntry {
+    /// CRC-32 of the key (what event records carry).
+    pub fn key_h32(&self) -> u32 {
+        CRC32.checksum(&self.key)
+    }
+}
+
 /// A 4-way hash table mirrored in software to place entries.
 struct Placement<K: std::hash::Hash + Eq> {
     slots: HashMap<K, u32>,
@@ -553,32 +560,98 @@ impl<R: RegisterAccess> Driver<R> {
             .map(|w| Event::from_words(&w)))
     }
 
+    /// The live conntrack entry in `slot`, if any.
+    fn conntrack_slot(&mut self, slot: u32) -> Result<Option<CtEntry>, FpgaError> {
+        use layout::conntrack as l;
+        let words = l::WIDTH.div_ceil(32) as usize;
+        let b = Bits::from_words(&self.table_read(table_enum::CONNTRACK, slot, words)?);
+        if b.get(l::VALID) == 0 {
+            return Ok(None);
+        }
+        let mut key = [0u8; 39];
+        key.copy_from_slice(&b.get_bytes_be(l::KEY));
+        Ok(Some(CtEntry {
+            slot,
+            key,
+            orig_lo: b.get(l::ORIG_LO) != 0,
+            kind: b.get(l::KIND) as u8,
+            tcp_state: b.get(l::STATE) as u8,
+            assured: b.get(l::ASSURED) != 0,
+            replied: b.get(l::REPLIED) != 0,
+            last_seen_us: b.get(l::LAST_SEEN) as u64,
+            policy_gen: b.get(l::GEN) as u32,
+        }))
+    }
+
     /// Every live entry of the conntrack table (valid slots; entries past their
     /// timeout that the aging sweep has not reached yet are included).
     pub fn conntrack_entries(&mut self) -> Result<Vec<CtEntry>, FpgaError> {
-        use layout::conntrack as l;
-        let words = l::WIDTH.div_ceil(32) as usize;
         let mut v = Vec::new();
         for slot in 0..(4u32 << self.geo.ct_log2_max) {
-            let b = Bits::from_words(&self.table_read(table_enum::CONNTRACK, slot, words)?);
-            if b.get(l::VALID) == 0 {
-                continue;
-            }
-            let mut key = [0u8; 39];
-            key.copy_from_slice(&b.get_bytes_be(l::KEY));
-            v.push(CtEntry {
-                slot,
-                key,
-                orig_lo: b.get(l::ORIG_LO) != 0,
-                kind: b.get(l::KIND) as u8,
-                tcp_state: b.get(l::STATE) as u8,
-                assured: b.get(l::ASSURED) != 0,
-                replied: b.get(l::REPLIED) != 0,
-                last_seen_us: b.get(l::LAST_SEEN) as u64,
-                policy_gen: b.get(l::GEN) as u32,
-            });
+            v.extend(self.conntrack_slot(slot)?);
         }
         Ok(v)
+    }
+
+    /// The live entries of ways 0 and 1 in the bucket CRC-32 `h32` selects (where
+    /// an entry with that hash sits unless both were taken; ways 2 and 3 are
+    /// indexed by the CRC-16, which an event record does not carry).
+    pub fn conntrack_bucket(&mut self, h32: u32) -> Result<Vec<CtEntry>, FpgaError> {
+        let bucket = h32 & (self.config.ct_buckets - 1);
+        let mut v = Vec::new();
+        for way in 0..2u32 {
+            v.extend(self.conntrack_slot((way << self.geo.ct_log2_max) | bucket)?);
+        }
+        Ok(v)
+    }
+
+    /// Empties every table, counter and the conntrack table slot by slot and
+    /// writes the default configuration: the state of a device just out of reset,
+    /// for a device without a reset the driver can pull.
+    pub fn clear_all(&mut self) -> Result<(), FpgaError> {
+        let g = self.geo;
+        let sizes = [
+            (table_enum::PORT_CLASS, 1u32 << g.port_class_log2),
+            (table_enum::VPORT_CTX, 4 << g.vport_ctx_log2),
+            (table_enum::LOCAL_EP, 4 << g.local_ep_log2),
+            (table_enum::CTX_EPOCH, 4 << g.ctx_epoch_log2),
+            (table_enum::CTX_COUNTER, 4 << g.ctx_epoch_log2),
+            (table_enum::REMOTE_EP, g.remote_ep_entries),
+            (table_enum::POLICY, 8 * (4 << g.policy_log2)),
+            (table_enum::RULE_COUNTER, 4 * 8 * (4 << g.policy_log2)),
+            (table_enum::CT_OVERFLOW, 4 << g.ct_overflow_log2),
+            (table_enum::CONNTRACK, 4 << g.ct_log2_max),
+        ];
+        for (table, n) in sizes {
+            for i in 0..n {
+                self.clear_entry(table, i)?;
+            }
+        }
+        for r in DropReason::ALL {
+            self.clear_entry(table_enum::DROP_COUNTER, r.code().into())?;
+        }
+        for r in PuntReason::ALL {
+            self.clear_entry(table_enum::PUNT_COUNTER, r.code().into())?;
+        }
+        self.reinit()
+    }
+
+    /// Forgets every placement and written entry and writes the default
+    /// configuration: for a device that was just reset underneath the driver.
+    pub fn reinit(&mut self) -> Result<(), FpgaError> {
+        self.vport_ctx = Placement::default();
+        self.local_ep = Placement::default();
+        self.ctx_epoch = Placement::default();
+        self.remote_ep = vec![None; self.geo.remote_ep_entries as usize];
+        self.policy = Default::default();
+        self.policy_entries.clear();
+        self.rule_pos.clear();
+        self.overflow = Placement::default();
+        self.overflow_idle.clear();
+        self.retired_rules.clear();
+        self.retired_ctx.clear();
+        self.config = Config::default();
+        self.write_config(&Config::default())
     }
 
     /// The device geometry (table sizes) read at start.
@@ -750,6 +823,16 @@ impl<R: RegisterAccess> Driver<R> {
                     PortClass::Cpu => regmap::port_class_enum::CPU,
                 };
                 self.table_write(table_enum::PORT_CLASS, (*port).into(), &[c])?;
+            }
+            Op::DeletePortClass { port } => {
+                if u32::from(*port) >= 1 << self.geo.port_class_log2 {
+                    return Err(FpgaError::NotFound(format!("port_class {port}")));
+                }
+                self.table_write(
+                    table_enum::PORT_CLASS,
+                    (*port).into(),
+                    &[regmap::port_class_enum::NONE],
+                )?;
             }
             Op::SetVportCtx(e) => {
                 let addr = to_u128(e.ip);

@@ -20,6 +20,10 @@ pub enum Op {
         port: u16,
         class: PortClass,
     },
+    /// The port loses its class: its packets are dropped as `unknown_port`.
+    DeletePortClass {
+        port: u16,
+    },
     SetVportCtx(VportCtx),
     DeleteVportCtx {
         port: u16,
@@ -101,6 +105,11 @@ impl Datapath {
         match op {
             Op::SetPortClass { port, class } => {
                 t.port_class.insert(*port, *class);
+            }
+            Op::DeletePortClass { port } => {
+                t.port_class
+                    .remove(port)
+                    .ok_or_else(|| missing(format!("port_class {port}")))?;
             }
             Op::SetVportCtx(e) => {
                 t.set_vport_ctx(*e);

@@ -114,6 +114,17 @@ pub trait Backend: Send + 'static {
     /// the core through [`Backend::set_default_entry`].
     fn set_pipeline(&mut self, pipeline: &Pipeline) -> Result<(), BackendError>;
 
+    /// Makes `pipeline` live over the state the device already holds (an agent
+    /// restarted while the hardware kept forwarding): nothing is cleared, the
+    /// backend takes its entries from the device. Devices that cannot read their
+    /// state back refuse (the default).
+    fn resume_pipeline(&mut self, pipeline: &Pipeline) -> Result<(), BackendError> {
+        let _ = pipeline;
+        Err(BackendError::Unsupported(
+            "this device cannot resume a pipeline over its current state".into(),
+        ))
+    }
+
     /// Gives the backend the sink for packet-ins, digests and idle timeouts.
     /// Called once, before any other call.
     fn attach(&mut self, events: EventSink);

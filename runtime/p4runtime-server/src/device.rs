@@ -138,6 +138,22 @@ impl<B: Backend> Device<B> {
         Ok(())
     }
 
+    /// Installs `config` as the live pipeline over the state the backend
+    /// already holds ([`Backend::resume_pipeline`]); default entries are the
+    /// backend's too.
+    pub(crate) fn resume_pipeline(
+        &mut self,
+        config: ForwardingPipelineConfig,
+    ) -> Result<(), Status> {
+        let pipeline = self.build_pipeline(Some(config))?;
+        self.backend
+            .resume_pipeline(&pipeline)
+            .map_err(|e| Status::new(e.code(), e.to_string()))?;
+        self.digests.reset();
+        self.pipeline = Some(pipeline);
+        Ok(())
+    }
+
     /// SetForwardingPipelineConfig after the device and primary checks.
     pub(crate) fn set_pipeline(
         &mut self,

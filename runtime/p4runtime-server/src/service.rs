@@ -16,10 +16,11 @@ use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Code, Request, Response, Status, Streaming};
 use ztnic_p4runtime::v1::{
-    self, CapabilitiesRequest, CapabilitiesResponse, GetForwardingPipelineConfigRequest,
-    GetForwardingPipelineConfigResponse, IdleTimeoutNotification, ReadRequest, ReadResponse,
-    SetForwardingPipelineConfigRequest, SetForwardingPipelineConfigResponse, StreamError,
-    StreamMessageRequest, StreamMessageResponse, WriteRequest, WriteResponse,
+    self, CapabilitiesRequest, CapabilitiesResponse, ForwardingPipelineConfig,
+    GetForwardingPipelineConfigRequest, GetForwardingPipelineConfigResponse,
+    IdleTimeoutNotification, ReadRequest, ReadResponse, SetForwardingPipelineConfigRequest,
+    SetForwardingPipelineConfigResponse, StreamError, StreamMessageRequest, StreamMessageResponse,
+    WriteRequest, WriteResponse,
     p4_runtime_server::{P4Runtime, P4RuntimeServer},
     stream_error, stream_message_request, stream_message_response,
 };
@@ -176,6 +177,14 @@ impl<B: Backend> P4RuntimeService<B> {
     /// simulations and the agent's own bookkeeping).
     pub fn with_backend<R>(&self, f: impl FnOnce(&mut B) -> R) -> R {
         f(&mut self.shared.lock().device.backend)
+    }
+
+    /// Makes `config` the live pipeline without clearing the device (see
+    /// [`Backend::resume_pipeline`]): an agent restarted over running hardware
+    /// serves what the hardware holds, and a controller that finds this
+    /// pipeline live keeps it (and every connection the device tracks).
+    pub fn resume_pipeline(&self, config: ForwardingPipelineConfig) -> Result<(), Status> {
+        self.shared.lock().device.resume_pipeline(config)
     }
 
     /// The tonic server for this service, with message limits applied.

@@ -40,6 +40,22 @@ mod written;
 
 pub use written::Written;
 
+/// The committed P4Info of the ztnic program (`p4/build/ztnic.p4info.txtpb`,
+/// checked against a fresh p4c compile by `bmv2-tests`), in text format.
+pub const ZTNIC_P4INFO_TEXT: &str = include_str!("../../../p4/build/ztnic.p4info.txtpb");
+
+/// The ztnic program's P4Info, parsed.
+pub fn ztnic_p4info() -> Result<ztnic_p4runtime_client::protocol::config::P4Info, MapError> {
+    ztnic_p4runtime_client::protocol::text::parse_p4info(ZTNIC_P4INFO_TEXT)
+        .map_err(|e| MapError::Program(format!("the committed P4Info: {e}")))
+}
+
+/// The ztnic program over its committed P4Info.
+pub fn ztnic_program() -> Result<Program, MapError> {
+    let index = P4InfoIndex::new(ztnic_p4info()?).map_err(|e| MapError::Program(e.to_string()))?;
+    Program::new(Arc::new(index))
+}
+
 /// Why an operation or entry has no counterpart on the other side.
 #[derive(Debug, thiserror::Error)]
 pub enum MapError {
@@ -272,6 +288,10 @@ impl Program {
                 .action(names::SET_CLASS)
                 .param("class", class_code(*class))
                 .build()?,
+            Op::DeletePortClass { port } => self
+                .builder(names::PORT_CLASS)?
+                .exact("port", *port)
+                .key()?,
             Op::SetVportCtx(v) => self
                 .builder(names::VPORT_CTX)?
                 .exact("vport", v.port)
@@ -718,9 +738,10 @@ impl Program {
 }
 
 /// The `Op::Delete*` that removes what `op` (an `Op::Set*`) wrote; `None` for
-/// `SetPortClass` (port classes are overwritten, never removed) and `SetConfig`.
+/// `SetConfig` and the deletes themselves.
 pub fn delete_of(op: &Op) -> Option<Op> {
     Some(match op {
+        Op::SetPortClass { port, .. } => Op::DeletePortClass { port: *port },
         Op::SetVportCtx(v) => Op::DeleteVportCtx {
             port: v.port,
             ip: v.ip,

@@ -365,10 +365,19 @@ fn controller_headers_round_trip() {
 
 #[test]
 fn delete_of_undoes_each_set() {
+    use ztnic_p4runtime_client::protocol::entry_key;
+    let p = program();
     for op in every_set_op() {
-        match delete_of(&op) {
-            Some(d) => assert!(format!("{d:?}").starts_with("Delete")),
-            None => assert!(matches!(op, Op::SetPortClass { .. })),
+        let d = delete_of(&op).unwrap();
+        match (&op, &d) {
+            // a rule is deleted by id
+            (Op::SetRule(r), Op::DeleteRule { id }) => assert_eq!(r.id, *id),
+            // anything else by the key of the entry it wrote
+            _ => assert_eq!(
+                entry_key(&p.entry(&op).unwrap()),
+                entry_key(&p.entry(&d).unwrap()),
+                "{op:?} / {d:?}"
+            ),
         }
     }
 }

@@ -90,7 +90,8 @@ impl Written {
                 }
                 Ok(vec![update(Type::Insert, e)])
             }
-            Op::DeleteVportCtx { .. }
+            Op::DeletePortClass { .. }
+            | Op::DeleteVportCtx { .. }
             | Op::DeleteLocalEp { .. }
             | Op::DeleteRemoteEp { .. }
             | Op::DeleteCtxEpoch { .. }

@@ -1,0 +1,152 @@
+//! # ztnic-agent — the FPGA datapath behind P4Runtime
+//!
+//! The agent makes a ztnic FPGA datapath a P4Runtime target, so the controller
+//! that drives bmv2 drives the card unchanged: it serves **the same P4Info as the
+//! bmv2 program** (`p4/build/ztnic.p4info.txtpb`) with the generic server core
+//! (`ztnic-p4runtime-server`: arbitration, validation, batches, reads, digests,
+//! packet I/O) and realises it on the hardware through [`FpgaBackend`]:
+//!
+//! - every table entry is decoded into the control operation it stands for
+//!   (`ztnic-p4tables`, the mapping the controllers encode with) and written by the
+//!   FPGA driver (`ztnic-fpga`) into the hardware tables; an entry the hardware
+//!   cannot realise (a fifth rule on one policy key, a full hash bucket, a partial
+//!   ternary mask) is refused with the driver's reason and changes nothing;
+//! - the keyless `config`, `auth_key` and `ct_timeouts` default entries are the
+//!   configuration registers; `drops` / `punts` and the direct counters of `policy`
+//!   and `ctx_epoch` are the counter RAMs;
+//! - wildcard reads decode the hardware tables themselves;
+//! - the event FIFO becomes `ctx_miss` and `ct_event` digests, the CPU port's punts
+//!   PacketIns (with the `packet_in` metadata), PacketOuts are injected into it.
+//!
+//! A [`Device`] is the datapath: [`SimDevice`], the Verilated RTL in-process (the
+//! default: tests, the demo), or [`CardDevice`], a card's PCIe BAR through sysfs
+//! `resource0` with the CPU port on a host interface. An agent restarted over a
+//! running card adopts it ([`FpgaBackend::adopt`] +
+//! `P4RuntimeService::resume_pipeline`) so tables and connections survive.
+
+use std::net::SocketAddr;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use ztnic_p4runtime::v1::ForwardingPipelineConfig;
+use ztnic_p4runtime_server::{P4RuntimeService, ServerConfig};
+
+mod backend;
+pub mod card;
+pub mod device;
+pub mod sim;
+
+pub use backend::{AgentStats, FpgaBackend};
+pub use card::{CardDevice, CpuSocket};
+pub use device::{Device, DeviceError};
+pub use sim::SimDevice;
+
+/// Why an agent did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("listening on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("resuming the pipeline: {0}")]
+    Resume(String),
+    #[error("{0}")]
+    Program(#[from] ztnic_p4tables::MapError),
+}
+
+/// The default listening address: loopback only (a P4Runtime server controls
+/// the datapath; expose it deliberately).
+pub const DEFAULT_ADDR: &str = "127.0.0.1:9559";
+
+/// A running agent: the P4Runtime server over one device.
+pub struct Agent<D: Device> {
+    service: P4RuntimeService<FpgaBackend<D>>,
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl<D: Device> Agent<D> {
+    /// Serves `backend` on `addr` (port 0 picks a free port) from the current
+    /// Tokio runtime. With `resume`, the ztnic pipeline is made live over what
+    /// the device already holds (for a backend made with [`FpgaBackend::adopt`]).
+    pub async fn start(
+        backend: FpgaBackend<D>,
+        addr: SocketAddr,
+        config: ServerConfig,
+        resume: bool,
+    ) -> Result<Agent<D>, AgentError> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| AgentError::Listen { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| AgentError::Listen { addr, source })?;
+        let service = P4RuntimeService::new(backend, config);
+        if resume {
+            let p4info = ztnic_p4tables::ztnic_p4info()?;
+            service
+                .resume_pipeline(ForwardingPipelineConfig {
+                    p4info: Some(p4info),
+                    ..Default::default()
+                })
+                .map_err(|s| AgentError::Resume(s.message().to_string()))?;
+        }
+        let (tx, rx) = oneshot::channel();
+        let svc = service.clone();
+        let task = tokio::spawn(async move {
+            let stop = async {
+                let _ = rx.await;
+            };
+            if let Err(e) = svc.serve(listener, stop).await {
+                tracing::error!("agent server: {e}");
+            }
+        });
+        Ok(Agent {
+            service,
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// The address the agent listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The gRPC endpoint (`http://addr`).
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Runs `f` on the backend under the server's lock (a simulation sends its
+    /// data-plane packets through here).
+    pub fn with_backend<R>(&self, f: impl FnOnce(&mut FpgaBackend<D>) -> R) -> R {
+        self.service.with_backend(f)
+    }
+
+    /// Stops serving: open sessions get a second to end, then are cut.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(mut t) = self.task.take()
+            && tokio::time::timeout(std::time::Duration::from_secs(1), &mut t)
+                .await
+                .is_err()
+        {
+            t.abort();
+        }
+    }
+}
+
+impl<D: Device> Drop for Agent<D> {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
