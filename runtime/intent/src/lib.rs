@@ -418,7 +418,8 @@ impl Engine {
             })
             .instances
             .push(inst);
-        next.workloads.retain(|_, w| !w.instances.is_empty() || w.name == from);
+        next.workloads
+            .retain(|_, w| !w.instances.is_empty() || w.name == from);
         next.validate()?;
         let change = next.settle(&[(before, labels)])?;
         *self = next;

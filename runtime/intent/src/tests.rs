@@ -273,7 +273,10 @@ fn relabelling_one_instance_moves_only_it() {
     assert!(e.policy_gen() > gen0);
     let st = e.nic_state("node-b");
     assert_eq!(st.local_ep[&ip].ctx, moved.id);
-    assert_eq!(st.local_ep[&"10.0.1.1".parse::<IpAddr>().unwrap()].ctx, nginx);
+    assert_eq!(
+        st.local_ep[&"10.0.1.1".parse::<IpAddr>().unwrap()].ctx,
+        nginx
+    );
     // lb-to-web no longer reaches the relabelled instance ({app: nginx} still matches
     // its labels, so it does; the new context gets the same rules)
     assert!(e.rules().iter().any(|r| r.dst == Some(moved.id)));
@@ -283,6 +286,9 @@ fn relabelling_one_instance_moves_only_it() {
     assert_eq!(e.policy_gen(), gen1);
     // an unknown address is an error and changes nothing
     let before = e.clone();
-    assert!(e.relabel_instance("10.9.9.9".parse().unwrap(), Labels::new()).is_err());
+    assert!(
+        e.relabel_instance("10.9.9.9".parse().unwrap(), Labels::new())
+            .is_err()
+    );
     assert_eq!(e, before);
 }
