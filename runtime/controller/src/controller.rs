@@ -217,6 +217,18 @@ impl Controller {
         self.sync_all().await
     }
 
+    /// Changes the labels of one instance (a compromised replica): it moves to
+    /// the context of its new label set (epochs and generation bumped, so its live
+    /// connections are re-checked) and every NIC is brought in line.
+    pub async fn relabel_instance(
+        &mut self,
+        ip: IpAddr,
+        labels: Labels,
+    ) -> Result<Report, ControllerError> {
+        self.engine.relabel_instance(ip, labels)?;
+        self.sync_all().await
+    }
+
     /// Adds an instance of a workload and brings every NIC in line.
     pub async fn add_instance(
         &mut self,

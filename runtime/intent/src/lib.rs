@@ -590,8 +590,9 @@ impl Engine {
     /// The tables host `host`'s NIC should hold: every context's epoch, its own
     /// instances' endpoints, the rules whose source or destination is one of its
     /// workloads (or a wildcard / `world`), and host routes to the remote instances that
-    /// one of those rules allows a local workload to reach (traffic to any other address
-    /// would be denied anyway; without a route it is dropped as `no_route`).
+    /// one of those rules allows a local workload to reach or to be reached by (the
+    /// replies go back through the tunnel too); traffic to any other address would be
+    /// denied anyway, and without a route it is dropped as `no_route`.
     pub fn nic_state(&self, host: &str) -> NicState {
         let mut st = NicState {
             policy_gen: self.policy_gen,
@@ -637,6 +638,15 @@ impl Engine {
                 match r.dst {
                     Some(d) => {
                         reachable.insert(d);
+                    }
+                    None => reach_all = true,
+                }
+            }
+            // the replies of connections a remote peer may open to a local workload
+            if r.action == Action::Allow && r.dst.is_none_or(|c| local_ctx.contains(&c)) {
+                match r.src {
+                    Some(s) => {
+                        reachable.insert(s);
                     }
                     None => reach_all = true,
                 }
