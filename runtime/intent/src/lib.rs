@@ -591,8 +591,8 @@ impl Engine {
     /// instances' endpoints, the rules whose source or destination is one of its
     /// workloads (or a wildcard / `world`), and host routes to the remote instances that
     /// one of those rules allows a local workload to reach or to be reached by (the
-    /// replies go back through the tunnel too); traffic to any other address would be
-    /// denied anyway, and without a route it is dropped as `no_route`.
+    /// replies go back through the tunnel too), and the default routes (IPv4 and IPv6)
+    /// to the world; the policy decides who may use them.
     pub fn nic_state(&self, host: &str) -> NicState {
         let mut st = NicState {
             policy_gen: self.policy_gen,
@@ -670,6 +670,17 @@ impl Engine {
                     },
                 );
             }
+        }
+        // Everything else is the world, reached natively through the uplink; the
+        // policy decides whether a workload may (a rule to `world` or `any`).
+        for addr in [IpAddr::V4(Ipv4Addr::UNSPECIFIED), IpAddr::V6(0.into())] {
+            st.remote_ep.insert(
+                (addr, 0),
+                RemoteEp {
+                    prefix: Prefix { addr, len: 0 },
+                    action: RemoteAction::World,
+                },
+            );
         }
         st
     }

@@ -141,10 +141,23 @@ fn nic_state_holds_local_endpoints_and_routes_to_remote_ones() {
     // nginx may reach nobody, but haproxy (1.8) may reach it: node-b routes the
     // replies back to haproxy's instance, not to old-haproxy's; node-a reaches both
     // nginx.
-    let routes: Vec<_> = b.remote_ep.keys().map(|(ip, _)| ip.to_string()).collect();
-    assert_eq!(routes, ["10.0.0.1"]);
+    let routes: Vec<_> = b
+        .remote_ep
+        .values()
+        .filter(|r| r.action != RemoteAction::World)
+        .map(|r| r.prefix.to_string())
+        .collect();
+    assert_eq!(routes, ["10.0.0.1/32"]);
+    // and both default routes lead to the world
+    let world: Vec<_> = b
+        .remote_ep
+        .values()
+        .filter(|r| r.action == RemoteAction::World)
+        .map(|r| r.prefix.to_string())
+        .collect();
+    assert_eq!(world, ["0.0.0.0/0", "::/0"]);
     let a = e.nic_state("node-a");
-    assert_eq!(a.remote_ep.len(), 2);
+    assert_eq!(a.remote_ep.len(), 2 + 2);
     let web = e.context_of("nginx").unwrap().id;
     let r = &a.remote_ep[&("10.0.1.2".parse().unwrap(), 32)];
     assert_eq!(

@@ -318,10 +318,7 @@ impl Program {
                 .exact("dst", to_u128(*ip))
                 .key()?,
             Op::SetRemoteEp(r) => {
-                let (addr, len) = r.prefix.to_u128();
-                let b = self
-                    .builder(names::REMOTE_EP)?
-                    .lpm("dst", addr, u32::from(len));
+                let b = self.remote_ep_key(&r.prefix)?;
                 let b = match r.action {
                     RemoteAction::Geneve { vtep, ctx } => b
                         .action(names::GENEVE)
@@ -335,12 +332,7 @@ impl Program {
                 };
                 b.build()?
             }
-            Op::DeleteRemoteEp { prefix } => {
-                let (addr, len) = prefix.to_u128();
-                self.builder(names::REMOTE_EP)?
-                    .lpm("dst", addr, u32::from(len))
-                    .key()?
-            }
+            Op::DeleteRemoteEp { prefix } => self.remote_ep_key(prefix)?.key()?,
             Op::SetCtxEpoch(c) => self
                 .builder(names::CTX_EPOCH)?
                 .exact("ctx", c.ctx)
@@ -368,6 +360,18 @@ impl Program {
                     "the configuration is three default entries (Program::config_entries)".into(),
                 ));
             }
+        })
+    }
+
+    /// A `remote_ep` key: the LPM on the 128-bit address, omitted for length 0
+    /// (P4Runtime writes a don't-care match by leaving the field out).
+    fn remote_ep_key(&self, prefix: &Prefix) -> Result<TableEntryBuilder, MapError> {
+        let (addr, len) = prefix.to_u128();
+        let b = self.builder(names::REMOTE_EP)?;
+        Ok(if len == 0 {
+            b
+        } else {
+            b.lpm("dst", addr, u32::from(len))
         })
     }
 

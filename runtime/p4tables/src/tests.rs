@@ -89,6 +89,13 @@ fn every_set_op() -> Vec<Op> {
             },
             action: RemoteAction::World,
         }),
+        Op::SetRemoteEp(RemoteEp {
+            prefix: Prefix {
+                addr: ip("::"),
+                len: 0,
+            },
+            action: RemoteAction::World,
+        }),
         Op::SetCtxEpoch(CtxEpoch { ctx: 300, epoch: 7 }),
         Op::SetRule(rule(1, 100, Action::Allow)),
         Op::SetRule(rule(2, 100, Action::Deny)),
