@@ -15,6 +15,7 @@ module ztnic_ctrl #(
     parameter LOCAL_EP_LOG2 = 6,
     parameter CTX_EPOCH_LOG2 = 6,
     parameter REMOTE_EP_N = 16,
+    parameter REMOTE_HOST_LOG2 = 6,
     parameter POLICY_LOG2 = 6,
     parameter CT_LOG2_MAX = 10,
     parameter CT_OVF_LOG2 = 4,
@@ -232,6 +233,7 @@ always @* begin
         REG_ID_CT_LOG2_MAX: rd_value = CT_LOG2_MAX;
         REG_ID_CT_OVERFLOW_LOG2: rd_value = CT_OVF_LOG2;
         REG_ID_TABLE_WAYS: rd_value = 4;
+        REG_ID_REMOTE_HOST_LOG2: rd_value = REMOTE_HOST_LOG2;
 
         REG_CONFIG_TYPE: rd_value = BLK_CONFIG_TYPE;
         REG_CONFIG_VERSION: rd_value = BLK_CONFIG_VERSION;

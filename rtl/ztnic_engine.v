@@ -38,6 +38,9 @@ module ztnic_engine #(
     parameter POLICY_LOG2 = 6,
     // Entries of the remote_ep LPM table (compared in parallel)
     parameter REMOTE_EP_N = 16,
+    // log2 of buckets per way of remote_host, the full-length routes (exact match
+    // on the local_ep hash; a hit wins over the LPM)
+    parameter REMOTE_HOST_LOG2 = 6,
     // log2 of the largest conntrack buckets per way (config.ct_buckets)
     parameter CT_LOG2_MAX = 10,
     // log2 of ct_overflow buckets per way
@@ -160,6 +163,10 @@ initial begin
     end
     if (CTX_EPOCH_LOG2 < 1 || CTX_EPOCH_LOG2 > 14) begin
         $error("ztnic_engine: CTX_EPOCH_LOG2 must be in 1..14 (ctx counter slots are 16 bits)");
+        $finish;
+    end
+    if (REMOTE_HOST_LOG2 < 1 || REMOTE_HOST_LOG2 > 16) begin
+        $error("ztnic_engine: REMOTE_HOST_LOG2 must be in 1..16");
         $finish;
     end
     if (REMOTE_EP_N < 2 || REMOTE_EP_N > 256) begin
@@ -585,7 +592,7 @@ end
 // tables
 // ---------------------------------------------------------------------------
 // port B of the lookup-only tables: control-plane accesses
-reg [3:0] vpc_b_en, lep_b_en, ce_b_en, ovf_b_en;
+reg [3:0] vpc_b_en, lep_b_en, rh_b_en, ce_b_en, ovf_b_en;
 reg b_we;
 /* verilator lint_off UNUSEDSIGNAL */
 // port B address and data are shared by tables of different sizes
@@ -595,12 +602,14 @@ reg [TBL_W-1:0] b_wdata;
 
 wire [VPORT_CTX_LOG2-1:0] vpc_a_addr;
 wire [LOCAL_EP_LOG2-1:0] lep_a_addr;
+wire [REMOTE_HOST_LOG2-1:0] rh_a_addr;
 wire [CTX_EPOCH_LOG2-1:0] ce_a_addr;
 wire [CT_ADDR_W-1:0] ct_a_addr_lo, ct_a_addr_hi;
 wire [CT_OVF_LOG2-1:0] ovf_a_addr;
 
 wire [4*L_VPORT_CTX_W-1:0] vpc_a_rd, vpc_b_rd;
 wire [4*L_LOCAL_EP_W-1:0] lep_a_rd, lep_b_rd;
+wire [4*L_REMOTE_HOST_W-1:0] rh_a_rd, rh_b_rd;
 wire [4*L_CTX_EPOCH_W-1:0] ce_a_rd, ce_b_rd;
 wire [4*L_CT_OVERFLOW_W-1:0] ovf_a_rd, ovf_b_rd;
 
@@ -627,6 +636,10 @@ generate
             .clk(clk), .a_en(adv), .a_addr(lep_a_addr), .a_rdata(lep_a_rd[w*L_LOCAL_EP_W +: L_LOCAL_EP_W]),
             .b_en(lep_b_en[w]), .b_we(b_we), .b_addr(b_addr[LOCAL_EP_LOG2-1:0]),
             .b_wdata(b_wdata[L_LOCAL_EP_W-1:0]), .b_rdata(lep_b_rd[w*L_LOCAL_EP_W +: L_LOCAL_EP_W]));
+        ztnic_ram_dp #(.WIDTH(L_REMOTE_HOST_W), .ADDR_W(REMOTE_HOST_LOG2)) rh_ram (
+            .clk(clk), .a_en(adv), .a_addr(rh_a_addr), .a_rdata(rh_a_rd[w*L_REMOTE_HOST_W +: L_REMOTE_HOST_W]),
+            .b_en(rh_b_en[w]), .b_we(b_we), .b_addr(b_addr[REMOTE_HOST_LOG2-1:0]),
+            .b_wdata(b_wdata[L_REMOTE_HOST_W-1:0]), .b_rdata(rh_b_rd[w*L_REMOTE_HOST_W +: L_REMOTE_HOST_W]));
         ztnic_ram_dp #(.WIDTH(L_CTX_EPOCH_W), .ADDR_W(CTX_EPOCH_LOG2)) ce_ram (
             .clk(clk), .a_en(adv), .a_addr(ce_a_addr), .a_rdata(ce_a_rd[w*L_CTX_EPOCH_W +: L_CTX_EPOCH_W]),
             .b_en(ce_b_en[w]), .b_we(b_we), .b_addr(b_addr[CTX_EPOCH_LOG2-1:0]),
@@ -681,6 +694,7 @@ ztnic_crc_pipe #(.BYTES(16), .SPLIT(8)) lep_crc (
     .clk(clk), .en(adv), .data(p9_reg[F_DST +: 128]), .crc(lep_hash));
 assign vpc_a_addr = vpc_hash[VPORT_CTX_LOG2-1:0];
 assign lep_a_addr = lep_hash[LOCAL_EP_LOG2-1:0];
+assign rh_a_addr = lep_hash[REMOTE_HOST_LOG2-1:0];
 
 reg [PHV_W-1:0] p10_reg, p10;
 reg rem_hit;
@@ -727,17 +741,24 @@ end
 // ---------------------------------------------------------------------------
 // stage 12: classify (TX: vport_ctx, local_ep / remote_ep; RX: tag, local_ep)
 // ---------------------------------------------------------------------------
-reg vpc_hit, lep_hit;
+reg vpc_hit, lep_hit, rh_hit;
 /* verilator lint_off UNUSEDSIGNAL */
 // the key fields of a hit entry are not needed after the compare
 reg [L_VPORT_CTX_W-1:0] vpc_e;
 reg [L_LOCAL_EP_W-1:0] lep_e;
+reg [L_REMOTE_HOST_W-1:0] rh_e;
 /* verilator lint_on UNUSEDSIGNAL */
 integer wi;
 always @* begin
     vpc_hit = 1'b0; vpc_e = 0;
     lep_hit = 1'b0; lep_e = 0;
+    rh_hit = 1'b0; rh_e = 0;
     for (wi = 3; wi >= 0; wi = wi - 1) begin
+        if (rh_a_rd[wi*L_REMOTE_HOST_W + L_REMOTE_HOST_VALID_LSB]
+                && rh_a_rd[wi*L_REMOTE_HOST_W + L_REMOTE_HOST_ADDR_LSB +: 128] == p11_reg[F_DST +: 128]) begin
+            rh_hit = 1'b1;
+            rh_e = rh_a_rd[wi*L_REMOTE_HOST_W +: L_REMOTE_HOST_W];
+        end
         if (vpc_a_rd[wi*L_VPORT_CTX_W + L_VPORT_CTX_VALID_LSB]
                 && vpc_a_rd[wi*L_VPORT_CTX_W + L_VPORT_CTX_VPORT_LSB +: 16] == p11_reg[F_PORT +: 16]
                 && vpc_a_rd[wi*L_VPORT_CTX_W + L_VPORT_CTX_ADDR_LSB +: 128] == p11_reg[F_SRC +: 128]) begin
@@ -751,6 +772,12 @@ always @* begin
         end
     end
 end
+
+// the route: a remote_host hit (a full-length route) wins over the remote_ep LPM
+wire route_hit = rh_hit || p11_reg[F_REMHIT];
+wire [1:0] route_kind = rh_hit ? rh_e[L_REMOTE_HOST_KIND_LSB +: 2] : p11_reg[F_REMKIND +: 2];
+wire [31:0] route_vtep = rh_hit ? rh_e[L_REMOTE_HOST_VTEP_LSB +: 32] : p11_reg[F_REMVTEP +: 32];
+wire [23:0] route_ctx = rh_hit ? rh_e[L_REMOTE_HOST_CTX_LSB +: 24] : p11_reg[F_REMCTX +: 24];
 
 reg [PHV_W-1:0] p12_reg, p12;
 reg tagged12;
@@ -782,14 +809,14 @@ always @* begin
                     s12_dctx = lep_e[L_LOCAL_EP_CTX_LSB +: 24];
                     s12_ovport = lep_e[L_LOCAL_EP_VPORT_LSB +: 16];
                     s12_act = A_LOCAL;
-                end else if (p11_reg[F_REMHIT]) begin
-                    s12_vtep = p11_reg[F_REMVTEP +: 32];
-                    case (p11_reg[F_REMKIND +: 2])
+                end else if (route_hit) begin
+                    s12_vtep = route_vtep;
+                    case (route_kind)
                         REMOTE_KIND_GENEVE[1:0]: begin
-                            s12_act = A_GENEVE; s12_dctx = p11_reg[F_REMCTX +: 24];
+                            s12_act = A_GENEVE; s12_dctx = route_ctx;
                         end
                         REMOTE_KIND_VXLAN_GBP[1:0]: begin
-                            s12_act = A_GBP; s12_dctx = p11_reg[F_REMCTX +: 24];
+                            s12_act = A_GBP; s12_dctx = route_ctx;
                         end
                         default: begin
                             s12_act = A_NATIVE; s12_dctx = 24'd2;
@@ -1833,7 +1860,7 @@ always @* begin
     evo_next = evo_reg;
     tsel = 0;
 
-    vpc_b_en = 0; lep_b_en = 0; ce_b_en = 0; ovf_b_en = 0;
+    vpc_b_en = 0; lep_b_en = 0; rh_b_en = 0; ce_b_en = 0; ovf_b_en = 0;
     b_we = 1'b0; b_addr = tbl_index; b_wdata = tbl_wdata;
     pc_we = 1'b0; pc_waddr = 0; pc_wdata = 0;
     rem_we = 1'b0; rem_waddr = 0; rem_wdata = 0;
@@ -1917,6 +1944,10 @@ always @* begin
                 if (!idx_ok(tbl_index, CTX_EPOCH_LOG2, 4)) cerr_next = 1'b1;
                 else ce_b_en = 4'd1 << tbl_index[CTX_EPOCH_LOG2 +: 2];
             end
+            TABLE_REMOTE_HOST[7:0]: begin
+                if (!idx_ok(tbl_index, REMOTE_HOST_LOG2, 4)) cerr_next = 1'b1;
+                else rh_b_en = 4'd1 << tbl_index[REMOTE_HOST_LOG2 +: 2];
+            end
             TABLE_REMOTE_EP[7:0]: begin
                 if (tbl_index >= REMOTE_EP_N) cerr_next = 1'b1;
                 else begin rem_we = tbl_write; rem_waddr = tbl_index[REM_IDX_W-1:0]; rem_wdata = tbl_wdata[L_REMOTE_EP_W-1:0]; end
@@ -1965,6 +1996,7 @@ always @* begin
             TABLE_PORT_CLASS[7:0]: tsel[1:0] = port_class[tbl_index[PORT_CLASS_LOG2-1:0]];
             TABLE_VPORT_CTX[7:0]: tsel[L_VPORT_CTX_W-1:0] = vpc_b_rd[tbl_index[VPORT_CTX_LOG2 +: 2]*L_VPORT_CTX_W +: L_VPORT_CTX_W];
             TABLE_LOCAL_EP[7:0]: tsel[L_LOCAL_EP_W-1:0] = lep_b_rd[tbl_index[LOCAL_EP_LOG2 +: 2]*L_LOCAL_EP_W +: L_LOCAL_EP_W];
+            TABLE_REMOTE_HOST[7:0]: tsel[L_REMOTE_HOST_W-1:0] = rh_b_rd[tbl_index[REMOTE_HOST_LOG2 +: 2]*L_REMOTE_HOST_W +: L_REMOTE_HOST_W];
             TABLE_CTX_EPOCH[7:0]: tsel[L_CTX_EPOCH_W-1:0] = ce_b_rd[tbl_index[CTX_EPOCH_LOG2 +: 2]*L_CTX_EPOCH_W +: L_CTX_EPOCH_W];
             TABLE_REMOTE_EP[7:0]: tsel[L_REMOTE_EP_W-1:0] = remote_ep[tbl_index[REM_IDX_W-1:0]];
             TABLE_POLICY[7:0]: tsel[L_POLICY_W-1:0] = pol_b_rd[{tbl_var, tbl_pway}*L_POLICY_W +: L_POLICY_W];

@@ -29,6 +29,8 @@ module ztnic_top #(
     parameter POLICY_LOG2 = 6,
     // Entries of the remote_ep LPM table
     parameter REMOTE_EP_N = 16,
+    // log2 of buckets per way of remote_host (the full-length routes)
+    parameter REMOTE_HOST_LOG2 = 6,
     // log2 of the largest conntrack buckets per way
     parameter CT_LOG2_MAX = 10,
     // log2 of ct_overflow buckets per way
@@ -129,6 +131,7 @@ ztnic_ctrl #(
     .LOCAL_EP_LOG2(LOCAL_EP_LOG2),
     .CTX_EPOCH_LOG2(CTX_EPOCH_LOG2),
     .REMOTE_EP_N(REMOTE_EP_N),
+    .REMOTE_HOST_LOG2(REMOTE_HOST_LOG2),
     .POLICY_LOG2(POLICY_LOG2),
     .CT_LOG2_MAX(CT_LOG2_MAX),
     .CT_OVF_LOG2(CT_OVF_LOG2),
@@ -203,7 +206,8 @@ wire [15:0] desc_skip, desc_end, desc_words;
 ztnic_engine #(
     .USER_W(USER_W), .HDR_BYTES(HDR_BYTES), .PORT_CLASS_LOG2(PORT_CLASS_LOG2),
     .VPORT_CTX_LOG2(VPORT_CTX_LOG2), .LOCAL_EP_LOG2(LOCAL_EP_LOG2), .CTX_EPOCH_LOG2(CTX_EPOCH_LOG2),
-    .POLICY_LOG2(POLICY_LOG2), .REMOTE_EP_N(REMOTE_EP_N), .CT_LOG2_MAX(CT_LOG2_MAX),
+    .POLICY_LOG2(POLICY_LOG2), .REMOTE_EP_N(REMOTE_EP_N), .REMOTE_HOST_LOG2(REMOTE_HOST_LOG2),
+    .CT_LOG2_MAX(CT_LOG2_MAX),
     .CT_OVF_LOG2(CT_OVF_LOG2), .TBL_WORDS(TBL_WORDS)
 ) engine (
     .clk(clk), .rst(rst), .ts_us(ts_us),

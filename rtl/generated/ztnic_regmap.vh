@@ -22,6 +22,7 @@ localparam [15:0] REG_ID_POLICY_RULES_PER_KEY = 16'h2c; // ro Rules held by one 
 localparam [15:0] REG_ID_CT_LOG2_MAX = 16'h30; // ro log2 of the largest ct_buckets (CT_LOG2_MAX).
 localparam [15:0] REG_ID_CT_OVERFLOW_LOG2 = 16'h34; // ro log2 of ct_overflow buckets per way (CT_OVF_LOG2).
 localparam [15:0] REG_ID_TABLE_WAYS = 16'h38; // ro Ways of every hash table.
+localparam [15:0] REG_ID_REMOTE_HOST_LOG2 = 16'h3c; // ro log2 of remote_host buckets per way (REMOTE_HOST_LOG2).
 
 // block config: Datapath configuration (datapath.md: config).
 localparam [15:0] BLK_CONFIG_BASE = 16'h100;
@@ -127,6 +128,7 @@ localparam integer TABLE_CTX_COUNTER = 8;
 localparam integer TABLE_RULE_COUNTER = 9;
 localparam integer TABLE_DROP_COUNTER = 10;
 localparam integer TABLE_PUNT_COUNTER = 11;
+localparam integer TABLE_REMOTE_HOST = 12;
 
 // enum table_cmd: Values written to `tables.cmd`.
 localparam integer TABLE_CMD_READ = 1;
@@ -238,7 +240,7 @@ localparam integer L_CTX_EPOCH_CTX_W = 24;
 localparam integer L_CTX_EPOCH_EPOCH_LSB = 25;
 localparam integer L_CTX_EPOCH_EPOCH_W = 8;
 
-// layout remote_ep: Table remote_ep (LPM on destination address, all entries compared in parallel).
+// layout remote_ep: Table remote_ep (LPM on destination address, all entries compared in parallel); full-length routes live in remote_host.
 localparam integer L_REMOTE_EP_W = 195;
 localparam integer L_REMOTE_EP_VALID_LSB = 0;
 localparam integer L_REMOTE_EP_VALID_W = 1;
@@ -252,6 +254,19 @@ localparam integer L_REMOTE_EP_VTEP_LSB = 139;
 localparam integer L_REMOTE_EP_VTEP_W = 32;
 localparam integer L_REMOTE_EP_CTX_LSB = 171;
 localparam integer L_REMOTE_EP_CTX_W = 24;
+
+// layout remote_host: Table remote_host: the full-length (IPv4 /32, IPv6 /128) routes of remote_ep, exact on the address: bucket = crc32(addr16) mod buckets (the local_ep hash). A hit wins over the remote_ep LPM (it is the longest prefix).
+localparam integer L_REMOTE_HOST_W = 187;
+localparam integer L_REMOTE_HOST_VALID_LSB = 0;
+localparam integer L_REMOTE_HOST_VALID_W = 1;
+localparam integer L_REMOTE_HOST_ADDR_LSB = 1;
+localparam integer L_REMOTE_HOST_ADDR_W = 128;
+localparam integer L_REMOTE_HOST_KIND_LSB = 129;
+localparam integer L_REMOTE_HOST_KIND_W = 2;
+localparam integer L_REMOTE_HOST_VTEP_LSB = 131;
+localparam integer L_REMOTE_HOST_VTEP_W = 32;
+localparam integer L_REMOTE_HOST_CTX_LSB = 163;
+localparam integer L_REMOTE_HOST_CTX_W = 24;
 
 // layout policy: Table policy (exact on the decomposed key, then port ranges within the hit). Key bytes: flags (bit0 src any, bit1 dst any, bit2 proto any), src ctx BE24, dst ctx BE24, proto; fields of an `any` part are 0. The 8 key variants (flags values) have their own RAMs, looked up in parallel: index = (flags * 4 + way) * 2^POLICY_LOG2 + bucket, bucket = crc32(key8) mod 2^POLICY_LOG2.
 localparam integer L_POLICY_W = 457;

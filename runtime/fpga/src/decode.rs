@@ -96,6 +96,27 @@ pub(crate) fn remote_ep(b: &Bits) -> Result<Option<RemoteEp>, String> {
     }))
 }
 
+/// A `remote_host` entry (a full-length route), if the slot is valid; an error
+/// names what does not decode.
+pub(crate) fn remote_host(b: &Bits) -> Result<Option<RemoteEp>, String> {
+    use layout::remote_host as l;
+    if b.get(l::VALID) == 0 {
+        return Ok(None);
+    }
+    let vtep = Ipv4Addr::from(b.get(l::VTEP) as u32);
+    let ctx = b.get(l::CTX) as u32;
+    let action = match b.get(l::KIND) as u32 {
+        regmap::remote_kind_enum::GENEVE => RemoteAction::Geneve { vtep, ctx },
+        regmap::remote_kind_enum::VXLAN_GBP => RemoteAction::VxlanGbp { vtep, ctx },
+        regmap::remote_kind_enum::WORLD => RemoteAction::World,
+        k => return Err(format!("remote kind {k}")),
+    };
+    Ok(Some(RemoteEp {
+        prefix: prefix(b.get(l::ADDR), 128),
+        action,
+    }))
+}
+
 /// The (src, dst, proto) of a decomposed policy key ([`crate::policy_key`]'s inverse).
 pub(crate) fn policy_key_parts(key: u64) -> (Option<u32>, Option<u32>, ProtoMatch) {
     let flags = (key >> 56) & 7;

@@ -34,6 +34,8 @@ pub struct Geometry {
     pub ctx_epoch_log2: u32,
     /// Entries of the `remote_ep` LPM table.
     pub remote_ep_entries: u32,
+    /// log2 of `remote_host` buckets per way (the full-length routes).
+    pub remote_host_log2: u32,
     /// log2 of buckets per way of each of the 8 policy key variants.
     pub policy_log2: u32,
     /// log2 of the largest `ct_buckets` the conntrack supports.
@@ -291,6 +293,8 @@ pub struct Driver<R: RegisterAccess> {
     local_ep: Placement<u128>,
     ctx_epoch: Placement<u32>,
     remote_ep: Vec<Option<(u128, u8)>>,
+    /// Full-length routes (IPv4 /32, IPv6 /128) live in the `remote_host` hash table.
+    remote_host: Placement<u128>,
     /// One placement per decomposed-key variant (the policy RAMs are split by variant).
     policy: [Placement<u64>; 8],
     policy_entries: HashMap<u64, PolicyEntry>,
@@ -349,6 +353,7 @@ struct HwTables {
     local_ep: Vec<(u32, LocalEp)>,
     ctx_epoch: Vec<(u32, CtxEpoch)>,
     remote_ep: Vec<(u32, RemoteEp)>,
+    remote_host: Vec<(u32, RemoteEp)>,
     policy: Vec<(u32, decode::PolicyRules)>,
     ct_overflow: Vec<(u32, ([u8; 39], bool))>,
 }
@@ -386,6 +391,9 @@ impl<R: RegisterAccess> Driver<R> {
         }
         for (slot, e) in &hw.ctx_epoch {
             d.ctx_epoch.adopt(e.ctx, *slot);
+        }
+        for (slot, e) in &hw.remote_host {
+            d.remote_host.adopt(e.prefix.to_u128().0, *slot);
         }
         for (idx, e) in &hw.remote_ep {
             let pl = e.prefix.to_u128();
@@ -427,6 +435,7 @@ impl<R: RegisterAccess> Driver<R> {
                 local_ep_log2: 0,
                 ctx_epoch_log2: 0,
                 remote_ep_entries: 0,
+                remote_host_log2: 0,
                 policy_log2: 0,
                 ct_log2_max: 0,
                 ct_overflow_log2: 0,
@@ -436,6 +445,7 @@ impl<R: RegisterAccess> Driver<R> {
             local_ep: Placement::default(),
             ctx_epoch: Placement::default(),
             remote_ep: Vec::new(),
+            remote_host: Placement::default(),
             policy: Default::default(),
             policy_entries: HashMap::new(),
             rule_pos: HashMap::new(),
@@ -454,6 +464,7 @@ impl<R: RegisterAccess> Driver<R> {
             local_ep_log2: d.read(regmap::id::LOCAL_EP_LOG2)?,
             ctx_epoch_log2: d.read(regmap::id::CTX_EPOCH_LOG2)?,
             remote_ep_entries: d.read(regmap::id::REMOTE_EP_ENTRIES)?,
+            remote_host_log2: d.read(regmap::id::REMOTE_HOST_LOG2)?,
             policy_log2: d.read(regmap::id::POLICY_LOG2)?,
             ct_log2_max: d.read(regmap::id::CT_LOG2_MAX)?,
             ct_overflow_log2: d.read(regmap::id::CT_OVERFLOW_LOG2)?,
@@ -617,6 +628,7 @@ impl<R: RegisterAccess> Driver<R> {
             (table_enum::CTX_EPOCH, 4 << g.ctx_epoch_log2),
             (table_enum::CTX_COUNTER, 4 << g.ctx_epoch_log2),
             (table_enum::REMOTE_EP, g.remote_ep_entries),
+            (table_enum::REMOTE_HOST, 4 << g.remote_host_log2),
             (table_enum::POLICY, 8 * (4 << g.policy_log2)),
             (table_enum::RULE_COUNTER, 4 * 8 * (4 << g.policy_log2)),
             (table_enum::CT_OVERFLOW, 4 << g.ct_overflow_log2),
@@ -643,6 +655,7 @@ impl<R: RegisterAccess> Driver<R> {
         self.local_ep = Placement::default();
         self.ctx_epoch = Placement::default();
         self.remote_ep = vec![None; self.geo.remote_ep_entries as usize];
+        self.remote_host = Placement::default();
         self.policy = Default::default();
         self.policy_entries.clear();
         self.rule_pos.clear();
@@ -911,24 +924,6 @@ impl<R: RegisterAccess> Driver<R> {
             }
             Op::SetRemoteEp(e) => {
                 let (addr, len) = e.prefix.to_u128();
-                let idx = match self.remote_ep.iter().position(|x| *x == Some((addr, len))) {
-                    Some(i) => i,
-                    None => self
-                        .remote_ep
-                        .iter()
-                        .position(Option::is_none)
-                        .ok_or_else(|| {
-                            FpgaError::Unsupported(format!(
-                                "remote_ep holds {} prefixes",
-                                self.remote_ep.len()
-                            ))
-                        })?,
-                };
-                use layout::remote_ep as l;
-                let mut b = Bits::zero(l::WIDTH);
-                b.set(l::VALID, 1);
-                b.set(l::PREFIX, addr & prefix_mask(len));
-                b.set(l::PREFIX_LEN, len.into());
                 let (kind, vtep, ctx) = match e.action {
                     RemoteAction::Geneve { vtep, ctx } => {
                         (regmap::remote_kind_enum::GENEVE, u32::from(vtep), ctx)
@@ -938,14 +933,59 @@ impl<R: RegisterAccess> Driver<R> {
                     }
                     RemoteAction::World => (regmap::remote_kind_enum::WORLD, 0, 2),
                 };
+                let ctx = Self::ctx24(ctx, "remote_ep")?;
+                if len == 128 {
+                    // a host route: the exact-match table
+                    let slot = self.remote_host.place(
+                        &addr,
+                        CRC32.checksum(&addr.to_be_bytes()),
+                        self.geo.remote_host_log2,
+                        "remote_host",
+                    )?;
+                    use layout::remote_host as l;
+                    let mut b = Bits::zero(l::WIDTH);
+                    b.set(l::VALID, 1);
+                    b.set(l::ADDR, addr);
+                    b.set(l::KIND, kind.into());
+                    b.set(l::VTEP, vtep.into());
+                    b.set(l::CTX, ctx);
+                    self.write_entry(table_enum::REMOTE_HOST, slot, &b)?;
+                    return Ok(());
+                }
+                let idx = match self.remote_ep.iter().position(|x| *x == Some((addr, len))) {
+                    Some(i) => i,
+                    None => self
+                        .remote_ep
+                        .iter()
+                        .position(Option::is_none)
+                        .ok_or_else(|| {
+                            FpgaError::Unsupported(format!(
+                                "remote_ep holds {} prefixes shorter than a host route",
+                                self.remote_ep.len()
+                            ))
+                        })?,
+                };
+                use layout::remote_ep as l;
+                let mut b = Bits::zero(l::WIDTH);
+                b.set(l::VALID, 1);
+                b.set(l::PREFIX, addr & prefix_mask(len));
+                b.set(l::PREFIX_LEN, len.into());
                 b.set(l::KIND, kind.into());
                 b.set(l::VTEP, vtep.into());
-                b.set(l::CTX, Self::ctx24(ctx, "remote_ep")?);
+                b.set(l::CTX, ctx);
                 self.remote_ep[idx] = Some((addr, len));
                 self.write_entry(table_enum::REMOTE_EP, idx as u32, &b)?;
             }
             Op::DeleteRemoteEp { prefix } => {
                 let (addr, len) = prefix.to_u128();
+                if len == 128 {
+                    let slot = self
+                        .remote_host
+                        .remove(&addr)
+                        .ok_or_else(|| FpgaError::NotFound(format!("remote_ep {prefix}")))?;
+                    self.clear_entry(table_enum::REMOTE_HOST, slot)?;
+                    return Ok(());
+                }
                 let idx = self
                     .remote_ep
                     .iter()
@@ -1172,6 +1212,20 @@ impl<R: RegisterAccess> Driver<R> {
                 hw.remote_ep.push((idx, e));
             }
         }
+        for slot in 0..(4u32 << g.remote_host_log2) {
+            let w = layout::remote_host::WIDTH;
+            let Some(b) = self.read_valid(table_enum::REMOTE_HOST, slot, w)? else {
+                continue;
+            };
+            let corrupt = |what| FpgaError::Corrupt {
+                table: "remote_host",
+                index: slot,
+                what,
+            };
+            if let Some(e) = decode::remote_host(&b).map_err(corrupt)? {
+                hw.remote_host.push((slot, e));
+            }
+        }
         for slot in 0..(32u32 << g.policy_log2) {
             let w = layout::policy::WIDTH;
             let Some(b) = self.read_valid(table_enum::POLICY, slot, w)? else {
@@ -1218,6 +1272,7 @@ impl<R: RegisterAccess> Driver<R> {
         ops.extend(hw.vport_ctx.into_iter().map(|(_, e)| Op::SetVportCtx(e)));
         ops.extend(hw.local_ep.into_iter().map(|(_, e)| Op::SetLocalEp(e)));
         ops.extend(hw.remote_ep.into_iter().map(|(_, e)| Op::SetRemoteEp(e)));
+        ops.extend(hw.remote_host.into_iter().map(|(_, e)| Op::SetRemoteEp(e)));
         ops.extend(hw.ctx_epoch.into_iter().map(|(_, e)| Op::SetCtxEpoch(e)));
         let mut rules: Vec<Rule> = hw
             .policy

@@ -43,6 +43,8 @@ pub mod id {
     pub const CT_OVERFLOW_LOG2: u32 = 0x0034;
     /// Ways of every hash table. (ro)
     pub const TABLE_WAYS: u32 = 0x0038;
+    /// log2 of remote_host buckets per way (REMOTE_HOST_LOG2). (ro)
+    pub const REMOTE_HOST_LOG2: u32 = 0x003c;
 }
 
 /// Block `config`: Datapath configuration (datapath.md: config).
@@ -155,6 +157,7 @@ pub mod table_enum {
     pub const RULE_COUNTER: u32 = 9;
     pub const DROP_COUNTER: u32 = 10;
     pub const PUNT_COUNTER: u32 = 11;
+    pub const REMOTE_HOST: u32 = 12;
 }
 
 /// Enumeration `table_cmd`: Values written to `tables.cmd`.
@@ -287,7 +290,7 @@ pub mod layout {
         pub const EPOCH: Field = Field { lsb: 25, width: 8 };
     }
 
-    /// Table remote_ep (LPM on destination address, all entries compared in parallel).
+    /// Table remote_ep (LPM on destination address, all entries compared in parallel); full-length routes live in remote_host.
     pub mod remote_ep {
         use super::Field;
         pub const WIDTH: u32 = 195;
@@ -297,6 +300,17 @@ pub mod layout {
         pub const KIND: Field = Field { lsb: 137, width: 2 };
         pub const VTEP: Field = Field { lsb: 139, width: 32 };
         pub const CTX: Field = Field { lsb: 171, width: 24 };
+    }
+
+    /// Table remote_host: the full-length (IPv4 /32, IPv6 /128) routes of remote_ep, exact on the address: bucket = crc32(addr16) mod buckets (the local_ep hash). A hit wins over the remote_ep LPM (it is the longest prefix).
+    pub mod remote_host {
+        use super::Field;
+        pub const WIDTH: u32 = 187;
+        pub const VALID: Field = Field { lsb: 0, width: 1 };
+        pub const ADDR: Field = Field { lsb: 1, width: 128 };
+        pub const KIND: Field = Field { lsb: 129, width: 2 };
+        pub const VTEP: Field = Field { lsb: 131, width: 32 };
+        pub const CTX: Field = Field { lsb: 163, width: 24 };
     }
 
     /// Table policy (exact on the decomposed key, then port ranges within the hit). Key bytes: flags (bit0 src any, bit1 dst any, bit2 proto any), src ctx BE24, dst ctx BE24, proto; fields of an `any` part are 0. The 8 key variants (flags values) have their own RAMs, looked up in parallel: index = (flags * 4 + way) * 2^POLICY_LOG2 + bucket, bucket = crc32(key8) mod 2^POLICY_LOG2.
