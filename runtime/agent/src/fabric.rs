@@ -33,8 +33,12 @@ pub enum End {
         port: u16,
         frame: Vec<u8>,
     },
-    /// Dropped by `host`'s datapath.
-    Dropped { host: String, reason: DropReason },
+    /// Dropped by `host`'s datapath (`rule`: the policy rule that denied it).
+    Dropped {
+        host: String,
+        reason: DropReason,
+        rule: Option<u32>,
+    },
     /// Punted to `host`'s controller.
     Punted { host: String, reason: PuntReason },
     /// Left an uplink for an address that is no VTEP of the fabric.
@@ -46,7 +50,7 @@ impl End {
     pub fn describe(&self) -> String {
         match self {
             End::Delivered { host, port, .. } => format!("delivered by {host} to vport {port}"),
-            End::Dropped { host, reason } => format!("dropped by {host}: {}", reason.name()),
+            End::Dropped { host, reason, .. } => format!("dropped by {host}: {}", reason.name()),
             End::Punted { host, reason } => format!("punted by {host}: {}", reason.name()),
             End::Internet { host, .. } => format!("sent by {host} to the internet"),
         }
@@ -148,7 +152,11 @@ impl Fabric {
                 Verdict::Drop(reason) => {
                     return Ok(Path {
                         hops,
-                        end: End::Dropped { host: name, reason },
+                        end: End::Dropped {
+                            host: name,
+                            reason,
+                            rule: o.rule,
+                        },
                     });
                 }
                 Verdict::Punt { reason, .. } => {

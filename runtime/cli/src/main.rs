@@ -1,5 +1,8 @@
 //! `ztnic`: the command-line entry point. It only wires the library crates together.
 
+mod commands;
+mod demo;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -21,9 +24,28 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Replays every shared scenario through a target and shows what it did with each
-    /// packet: forwarded, dropped or punted, and why.
+    /// The Sock Shop (14 services on 3 hosts) on Verilated ztnic NICs, each behind a
+    /// P4Runtime agent, programmed from label-based intents: who can talk to whom,
+    /// what was dropped and why, and a compromised replica quarantined mid-run.
     Demo {
+        /// The deployment and its intents.
+        #[arg(long, default_value = "examples/sockshop/policy.yaml")]
+        policy: PathBuf,
+        /// Print machine-readable JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs a P4Runtime agent over a ztnic FPGA datapath until interrupted.
+    Agent(commands::AgentArgs),
+    /// Applies a policy file (workloads, hosts, intents) to the NICs of its hosts
+    /// and saves the controller's state; with an existing state file, reconciles.
+    Apply(commands::ApplyArgs),
+    /// Reads a NIC's counters over P4Runtime: drops and punts by reason, packets per
+    /// rule and per context.
+    Counters(commands::CountersArgs),
+    /// Replays every shared scenario through the reference model and shows what it
+    /// did with each packet: forwarded, dropped or punted, and why.
+    Scenarios {
         /// Directory of scenario files.
         #[arg(long, default_value_os_t = scenarios_dir())]
         scenarios: PathBuf,
@@ -56,7 +78,7 @@ struct DemoReport {
     punts: BTreeMap<String, u64>,
 }
 
-fn demo(dir: PathBuf, filter: Option<String>, json: bool) -> Result<bool> {
+fn scenarios_cmd(dir: PathBuf, filter: Option<String>, json: bool) -> Result<bool> {
     let all =
         load_all(&dir).with_context(|| format!("loading scenarios from {}", dir.display()))?;
     let mut report = DemoReport {
@@ -112,7 +134,7 @@ fn print_report(r: &DemoReport) {
         .unwrap_or(8)
         .max(8);
     println!(
-        "ztnic demo: every shared scenario through the {} target\n",
+        "ztnic scenarios: every shared scenario through the {} target\n",
         r.target
     );
     println!(
@@ -152,15 +174,34 @@ fn print_report(r: &DemoReport) {
     }
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo {
+        Command::Demo { policy, json } => {
+            let report = runtime()?.block_on(demo::run(&policy, json))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+            if !report.ok {
+                std::process::exit(1);
+            }
+        }
+        Command::Agent(a) => runtime()?.block_on(commands::agent(a))?,
+        Command::Apply(a) => runtime()?.block_on(commands::apply(a))?,
+        Command::Counters(a) => runtime()?.block_on(commands::counters(a))?,
+        Command::Scenarios {
             scenarios,
             filter,
             json,
         } => {
-            if !demo(scenarios, filter, json)? {
+            if !scenarios_cmd(scenarios, filter, json)? {
                 std::process::exit(1);
             }
         }

@@ -58,7 +58,9 @@ mod slow_path;
 use std::path::PathBuf;
 
 pub use controller::{Controller, NicReport, Report, StateFile};
-pub use nic::{DEFAULT_BATCH, DeviceState, Held, Nic, NicInfo, PipelineSource, WriteCounts};
+pub use nic::{
+    DEFAULT_BATCH, DeviceState, Held, Nic, NicInfo, PipelineSource, WriteCounts, read_counters,
+};
 pub use slow_path::{SlowPathAction, SlowPathRecord, SlowPathStats};
 
 /// Why a controller call failed.

@@ -598,71 +598,9 @@ impl Nic {
     /// The device's counters: `drops` and `punts` by reason, and the direct counters
     /// of `ctx_epoch` (per context) and `policy` (per rule id).
     pub async fn counters(&mut self) -> Result<Counters, ControllerError> {
-        let mut c = Counters::default();
-        let n = |v: i64| u64::try_from(v).unwrap_or(0);
-        for (idx, d) in self
-            .client
-            .read_counter(names::DROPS, None)
+        read_counters(&mut self.client, &self.program)
             .await
-            .map_err(|e| self.client_err(e))?
-        {
-            if let Some(r) = u8::try_from(idx).ok().and_then(DropReason::from_code)
-                && d.packet_count > 0
-            {
-                c.drops.insert(r, n(d.packet_count));
-            }
-        }
-        for (idx, d) in self
-            .client
-            .read_counter(names::PUNTS, None)
-            .await
-            .map_err(|e| self.client_err(e))?
-        {
-            if let Some(r) = u8::try_from(idx).ok().and_then(PuntReason::from_code)
-                && d.packet_count > 0
-            {
-                c.punts.insert(r, n(d.packet_count));
-            }
-        }
-        for table in [names::CTX_EPOCH, names::POLICY] {
-            let table_id = self
-                .program
-                .table_id(table)
-                .map_err(|e| self.map_err(&Op::SetConfig(Box::default()), e))?;
-            let entries = self
-                .client
-                .read_entries(TableEntry {
-                    table_id,
-                    counter_data: Some(CounterData::default()),
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| self.client_err(e))?;
-            for e in entries {
-                let data = match e.counter_data {
-                    Some(d) => d,
-                    None => self
-                        .client
-                        .read_direct_counter(&e)
-                        .await
-                        .map_err(|err| self.client_err(err))?,
-                };
-                let pb = PacketsBytes {
-                    packets: n(data.packet_count),
-                    bytes: n(data.byte_count),
-                };
-                match self.program.decode(&e) {
-                    Ok(Op::SetCtxEpoch(x)) => {
-                        c.ctx.insert(x.ctx, pb);
-                    }
-                    Ok(Op::SetRule(r)) => {
-                        c.rules.insert(r.id, pb);
-                    }
-                    _ => {}
-                }
-            }
-        }
-        Ok(c)
+            .map_err(|e| self.client_err(e))
     }
 
     fn held_entry(&self, key_op: &Op) -> Option<Op> {
@@ -712,4 +650,61 @@ impl Nic {
             .await
             .map_err(|e| self.client_err(e))
     }
+}
+
+/// A ztnic device's counters read over P4Runtime by any session (a backup may
+/// read): `drops` and `punts` by reason, and the direct counters of `ctx_epoch`
+/// (per context) and `policy` (per rule id).
+pub async fn read_counters(
+    client: &mut P4RuntimeClient,
+    program: &Program,
+) -> Result<Counters, ClientError> {
+    let mut c = Counters::default();
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    for (idx, d) in client.read_counter(names::DROPS, None).await? {
+        if let Some(r) = u8::try_from(idx).ok().and_then(DropReason::from_code)
+            && d.packet_count > 0
+        {
+            c.drops.insert(r, n(d.packet_count));
+        }
+    }
+    for (idx, d) in client.read_counter(names::PUNTS, None).await? {
+        if let Some(r) = u8::try_from(idx).ok().and_then(PuntReason::from_code)
+            && d.packet_count > 0
+        {
+            c.punts.insert(r, n(d.packet_count));
+        }
+    }
+    for table in [names::CTX_EPOCH, names::POLICY] {
+        let Ok(table_id) = program.table_id(table) else {
+            continue;
+        };
+        let entries = client
+            .read_entries(TableEntry {
+                table_id,
+                counter_data: Some(CounterData::default()),
+                ..Default::default()
+            })
+            .await?;
+        for e in entries {
+            let data = match e.counter_data {
+                Some(d) => d,
+                None => client.read_direct_counter(&e).await?,
+            };
+            let pb = PacketsBytes {
+                packets: n(data.packet_count),
+                bytes: n(data.byte_count),
+            };
+            match program.decode(&e) {
+                Ok(Op::SetCtxEpoch(x)) => {
+                    c.ctx.insert(x.ctx, pb);
+                }
+                Ok(Op::SetRule(r)) => {
+                    c.rules.insert(r.id, pb);
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(c)
 }
