@@ -2,6 +2,8 @@
 
 mod commands;
 mod demo;
+mod pcap;
+mod replay;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -43,6 +45,10 @@ enum Command {
     /// Reads a NIC's counters over P4Runtime: drops and punts by reason, packets per
     /// rule and per context.
     Counters(commands::CountersArgs),
+    /// Replays a pcap through a ztnic NIC programmed from a policy file (the
+    /// Verilated NIC in-process, or a P4Runtime target) and writes what came out
+    /// as a pcap.
+    Replay(replay::ReplayArgs),
     /// Replays every shared scenario through the reference model and shows what it
     /// did with each packet: forwarded, dropped or punted, and why.
     Scenarios {
@@ -196,6 +202,7 @@ fn main() -> Result<()> {
         Command::Agent(a) => runtime()?.block_on(commands::agent(a))?,
         Command::Apply(a) => runtime()?.block_on(commands::apply(a))?,
         Command::Counters(a) => runtime()?.block_on(commands::counters(a))?,
+        Command::Replay(a) => runtime()?.block_on(replay::replay(a))?,
         Command::Scenarios {
             scenarios,
             filter,

@@ -559,6 +559,14 @@ impl Engine {
             .collect()
     }
 
+    /// The name of the intent rule `id` was compiled from.
+    pub fn intent_of_rule(&self, id: u32) -> Option<&str> {
+        self.rule_ids
+            .iter()
+            .find(|(_, r)| **r == id)
+            .map(|((name, _, _), _)| name.as_str())
+    }
+
     /// The contexts in use.
     pub fn contexts(&self) -> impl Iterator<Item = &Context> {
         self.contexts.values()
