@@ -226,6 +226,22 @@ pub struct ArrayInfo {
     pub size: i64,
 }
 
+/// A register array.
+#[derive(Debug, Clone)]
+pub struct RegisterInfo {
+    /// Id.
+    pub id: u32,
+    /// Fully-qualified name.
+    pub name: String,
+    /// Number of cells.
+    pub size: i64,
+    /// Width of a cell when it is a fixed-width bit string (`bit<W>` or
+    /// `int<W>`); `None` for other types (structs, varbits, ...).
+    pub bitwidth: Option<u32>,
+    /// The type of a cell.
+    pub type_spec: Option<config::P4DataTypeSpec>,
+}
+
 /// A direct counter or meter.
 #[derive(Debug, Clone)]
 pub struct DirectInfo {
@@ -390,6 +406,20 @@ fn width(owner: &str, what: &str, bitwidth: i32) -> Result<u32, P4InfoError> {
     })
 }
 
+/// The width of a fixed-width bit-string type (`bit<W>`, `int<W>`).
+fn bitstring_width(t: Option<&config::P4DataTypeSpec>) -> Option<u32> {
+    use config::p4_bitstring_like_type_spec::TypeSpec as B;
+    use config::p4_data_type_spec::TypeSpec as T;
+    match t?.type_spec.as_ref()? {
+        T::Bitstring(b) => match b.type_spec.as_ref()? {
+            B::Bit(w) => u32::try_from(w.bitwidth).ok(),
+            B::Int(w) => u32::try_from(w.bitwidth).ok(),
+            B::Varbit(_) => None,
+        },
+        _ => None,
+    }
+}
+
 /// A P4Info with every object indexed by id and name.
 #[derive(Debug, Clone)]
 pub struct P4InfoIndex {
@@ -400,6 +430,7 @@ pub struct P4InfoIndex {
     direct_counters: Objects<DirectInfo>,
     meters: Objects<ArrayInfo>,
     direct_meters: Objects<DirectInfo>,
+    registers: Objects<RegisterInfo>,
     digests: Objects<DigestInfo>,
     controller_headers: Objects<ControllerHeaderInfo>,
 }
@@ -500,6 +531,18 @@ impl P4InfoIndex {
                 })
             })?;
         }
+        let mut registers = Objects::new("register");
+        for r in &p4info.registers {
+            registers.add(r.preamble.as_ref(), Prefix::Register, |id, name| {
+                Ok(RegisterInfo {
+                    id,
+                    name: name.to_string(),
+                    size: i64::from(r.size),
+                    bitwidth: bitstring_width(r.type_spec.as_ref()),
+                    type_spec: r.type_spec.clone(),
+                })
+            })?;
+        }
         let mut digests = Objects::new("digest");
         for d in &p4info.digests {
             digests.add(d.preamble.as_ref(), Prefix::Digest, |id, name| {
@@ -543,6 +586,7 @@ impl P4InfoIndex {
             direct_counters,
             meters,
             direct_meters,
+            registers,
             digests,
             controller_headers,
         })
@@ -721,6 +765,19 @@ impl P4InfoIndex {
     /// A direct meter by name or alias.
     pub fn direct_meter_by_name(&self, name: &str) -> Result<&DirectInfo, P4InfoError> {
         self.direct_meters.lookup(name)
+    }
+
+    /// All registers.
+    pub fn registers(&self) -> impl Iterator<Item = &RegisterInfo> {
+        self.registers.by_id.values()
+    }
+    /// A register by id.
+    pub fn register(&self, id: u32) -> Option<&RegisterInfo> {
+        self.registers.get(id)
+    }
+    /// A register by name or alias.
+    pub fn register_by_name(&self, name: &str) -> Result<&RegisterInfo, P4InfoError> {
+        self.registers.lookup(name)
     }
 
     /// All digests.

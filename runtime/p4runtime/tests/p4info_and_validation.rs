@@ -79,6 +79,14 @@ fn names_and_aliases_resolve_to_the_same_objects() {
     );
     assert_eq!(idx.meter_by_name("rate").unwrap().size, 4);
     assert_eq!(idx.digest_by_name("mac_learn_t").unwrap().id, 0x1700_0001);
+    let r = idx.register_by_name("ingress.flow_state").unwrap();
+    assert_eq!((r.id, r.size, r.bitwidth), (0x1600_0001, 16, Some(40)));
+    assert_eq!(idx.register_by_name("flow_state").unwrap().id, r.id);
+    assert_eq!(
+        idx.register(0x1600_0001).unwrap().name,
+        "ingress.flow_state"
+    );
+    assert_eq!(idx.registers().count(), 1);
     assert_eq!(
         idx.packet_out()
             .unwrap()
