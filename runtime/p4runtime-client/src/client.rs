@@ -13,7 +13,7 @@ use ztnic_p4runtime::config::P4Info;
 use ztnic_p4runtime::v1::{
     self, CounterData, DigestEntry, DigestList, DirectCounterEntry, DirectMeterEntry, Entity,
     ForwardingPipelineConfig, IdleTimeoutNotification, MasterArbitrationUpdate, MeterConfig,
-    MeterEntry, PacketIn, PacketOut, ReadRequest, Role, StreamError, StreamMessageRequest,
+    MeterEntry, P4Data, PacketIn, PacketOut, ReadRequest, Role, StreamError, StreamMessageRequest,
     TableEntry, Update, WriteRequest, entity, get_forwarding_pipeline_config_request::ResponseType,
     p4_runtime_client::P4RuntimeClient as GrpcClient,
     set_forwarding_pipeline_config_request::Action as PipelineAction, stream_message_request,
@@ -712,6 +712,36 @@ impl P4RuntimeClient {
             .filter_map(|e| match e.entity {
                 Some(entity::Entity::CounterEntry(c)) => {
                     Some((c.index.map_or(0, |i| i.index), c.data.unwrap_or_default()))
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Reads a register: one cell, or with `None` a wildcard read (every cell
+    /// the target reports; a target may leave out cells it holds as zero, see
+    /// its documentation). Cells are `(index, value)` in the order the target
+    /// sent them.
+    pub async fn read_register(
+        &mut self,
+        register: &str,
+        index: Option<i64>,
+    ) -> Result<Vec<(i64, P4Data)>, ClientError> {
+        let register_id = self.index()?.register_by_name(register)?.id;
+        let entities = self
+            .read(vec![Entity {
+                entity: Some(entity::Entity::RegisterEntry(v1::RegisterEntry {
+                    register_id,
+                    index: index.map(|index| v1::Index { index }),
+                    data: None,
+                })),
+            }])
+            .await?;
+        Ok(entities
+            .into_iter()
+            .filter_map(|e| match e.entity {
+                Some(entity::Entity::RegisterEntry(r)) if r.register_id == register_id => {
+                    Some((r.index.map_or(0, |i| i.index), r.data.unwrap_or_default()))
                 }
                 _ => None,
             })

@@ -180,6 +180,24 @@ pub trait Backend: Send + 'static {
         config: Option<MeterConfig>,
     ) -> Result<Option<MeterConfig>, BackendError>;
 
+    /// Reads register cells: the one at `index`, or with `None` the cells the
+    /// device holds (every cell, or only the non-zero ones for a device whose
+    /// registers are large and sparse; the backend documents which). The core
+    /// has checked the register id and that `index` is within the register's
+    /// size. Cells are `P4Data` of the register's type (a bit string for
+    /// `bit<W>` registers), in index order. Devices without registers refuse
+    /// (the default).
+    fn register(
+        &self,
+        register_id: u32,
+        index: Option<i64>,
+    ) -> Result<Vec<(i64, P4Data)>, BackendError> {
+        let _ = (register_id, index);
+        Err(BackendError::Unsupported(
+            "this device cannot read registers".into(),
+        ))
+    }
+
     /// Injects a packet from the controller (metadata already validated
     /// against the `packet_out` header).
     fn packet_out(&mut self, packet: &PacketOut) -> Result<(), BackendError>;

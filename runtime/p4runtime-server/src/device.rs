@@ -8,9 +8,9 @@ use tonic::{Code, Status};
 use ztnic_p4runtime::p4info::TableInfo;
 use ztnic_p4runtime::v1::{
     self, CounterData, CounterEntry, DigestEntry, DirectCounterEntry, DirectMeterEntry, Entity,
-    ForwardingPipelineConfig, MeterConfig, MeterCounterData, MeterEntry, PacketOut, TableEntry,
-    Update, digest_entry, entity, set_forwarding_pipeline_config_request::Action as PipelineAction,
-    write_request::Atomicity,
+    ForwardingPipelineConfig, MeterConfig, MeterCounterData, MeterEntry, PacketOut, RegisterEntry,
+    TableEntry, Update, digest_entry, entity,
+    set_forwarding_pipeline_config_request::Action as PipelineAction, write_request::Atomicity,
 };
 use ztnic_p4runtime::validate::{self, ValidationError, WriteOp};
 use ztnic_p4runtime::{P4InfoIndex, bytestring};
@@ -250,6 +250,11 @@ impl<B: Backend> Device<B> {
                 Op::DirectMeter(validate::direct_meter_entry(index, e, op)?)
             }
             entity::Entity::DigestEntry(e) => Op::Digest(op, validate::digest_entry(index, e, op)?),
+            entity::Entity::RegisterEntry(_) => {
+                return Err(ValidationError::unimplemented(
+                    "register writes are not supported: registers are read-only here (the data plane owns them)",
+                ));
+            }
             other => {
                 return Err(ValidationError::unimplemented(format!(
                     "{} entities are not supported",
@@ -448,6 +453,9 @@ impl<B: Backend> Device<B> {
                     self.read_direct(&index, f.table_entry.as_ref(), false, &mut out)?
                 }
                 Some(entity::Entity::DigestEntry(f)) => self.read_digests(&index, f, &mut out)?,
+                Some(entity::Entity::RegisterEntry(f)) => {
+                    self.read_registers(&index, f, &mut out)?
+                }
                 Some(other) => {
                     return Err(Status::unimplemented(format!(
                         "reading {} entities is not supported",
@@ -595,6 +603,50 @@ impl<B: Backend> Device<B> {
                 out.push(Entity {
                     entity: Some(entity::Entity::CounterEntry(CounterEntry {
                         counter_id: c.id,
+                        index: Some(v1::Index { index: i }),
+                        data: Some(data),
+                    })),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Register cells: one (`index` set, checked against the size) or the
+    /// backend's answer to a wildcard; every register with `register_id` 0.
+    fn read_registers(
+        &self,
+        index: &P4InfoIndex,
+        f: &RegisterEntry,
+        out: &mut Vec<Entity>,
+    ) -> Result<(), Status> {
+        let mut registers: Vec<_> = if f.register_id == 0 {
+            index.registers().collect()
+        } else {
+            vec![index.register(f.register_id).ok_or_else(|| {
+                Status::not_found(format!("unknown register id {}", f.register_id))
+            })?]
+        };
+        registers.sort_by_key(|r| r.id);
+        for r in registers {
+            let cell = match f.index.as_ref() {
+                None => None,
+                Some(i) => Some(Self::cells(r.size, Some(i), &r.name)?.start),
+            };
+            let cells = self
+                .backend
+                .register(r.id, cell)
+                .map_err(|e| Status::new(e.code(), e.to_string()))?;
+            for (i, data) in cells {
+                if i < 0 || i >= r.size || cell.is_some_and(|c| c != i) {
+                    return Err(Status::internal(format!(
+                        "'{}': the device answered with index {i}",
+                        r.name
+                    )));
+                }
+                out.push(Entity {
+                    entity: Some(entity::Entity::RegisterEntry(RegisterEntry {
+                        register_id: r.id,
                         index: Some(v1::Index { index: i }),
                         data: Some(data),
                     })),

@@ -2,13 +2,16 @@
 //! without a data plane. It honours table sizes, keeps direct counters with
 //! entries, tracks hits for idle timeouts and records injected packets. Tests
 //! and simulations drive the "data plane" side through [`InMemoryBackend::hit`],
-//! [`InMemoryBackend::punt`] and [`InMemoryBackend::learn`].
+//! [`InMemoryBackend::punt`] and [`InMemoryBackend::learn`]. Registers have no
+//! data plane to write them here: every cell of a bit-string register reads as
+//! zero (a wildcard read returns every cell).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use ztnic_p4runtime::v1::{
-    CounterData, MeterConfig, P4Data, PacketIn, PacketOut, TableEntry, table_entry::IdleTimeout,
+    CounterData, MeterConfig, P4Data, PacketIn, PacketOut, TableEntry, p4_data,
+    table_entry::IdleTimeout,
 };
 
 use crate::backend::{Backend, BackendError, DeviceEvent, EventSink, Pipeline};
@@ -36,6 +39,8 @@ pub struct InMemoryBackend {
     tables: HashMap<u32, Table>,
     counters: HashMap<u32, Vec<CounterData>>,
     meters: HashMap<u32, Vec<Option<MeterConfig>>>,
+    /// Register id → (size, cells are bit strings).
+    registers: HashMap<u32, (i64, bool)>,
     events: Option<EventSink>,
     transmitted: Vec<PacketOut>,
 }
@@ -147,6 +152,10 @@ impl Backend for InMemoryBackend {
         self.meters = index
             .meters()
             .map(|m| (m.id, vec![None; usize::try_from(m.size).unwrap_or(0)]))
+            .collect();
+        self.registers = index
+            .registers()
+            .map(|r| (r.id, (r.size, r.bitwidth.is_some())))
             .collect();
         self.transmitted.clear();
         Ok(())
@@ -285,6 +294,30 @@ impl Backend for InMemoryBackend {
             .and_then(|i| cells.get_mut(i))
             .ok_or(BackendError::NotFound)?;
         Ok(std::mem::replace(cell, config))
+    }
+
+    fn register(
+        &self,
+        register_id: u32,
+        index: Option<i64>,
+    ) -> Result<Vec<(i64, P4Data)>, BackendError> {
+        let &(size, bits) = self
+            .registers
+            .get(&register_id)
+            .ok_or(BackendError::NotFound)?;
+        if !bits {
+            return Err(BackendError::Unsupported(
+                "only registers of bit-string cells are supported".into(),
+            ));
+        }
+        let zero = || P4Data {
+            data: Some(p4_data::Data::Bitstring(vec![0])),
+        };
+        Ok(match index {
+            Some(i) if (0..size).contains(&i) => vec![(i, zero())],
+            Some(_) => return Err(BackendError::NotFound),
+            None => (0..size).map(|i| (i, zero())).collect(),
+        })
     }
 
     fn packet_out(&mut self, packet: &PacketOut) -> Result<(), BackendError> {

@@ -847,7 +847,7 @@ async fn wildcard_reads_filter_by_table_priority_action_key_and_default() {
     assert_eq!(rpc_code(err), Code::NotFound);
     let unsupported = c
         .read(vec![Entity {
-            entity: Some(entity::Entity::RegisterEntry(v1::RegisterEntry::default())),
+            entity: Some(entity::Entity::ValueSetEntry(v1::ValueSetEntry::default())),
         }])
         .await
         .unwrap_err();
@@ -1000,6 +1000,69 @@ async fn indirect_and_direct_counters_read_and_write() {
         .await
         .unwrap_err();
     assert_eq!(codes(err), vec![(0, Code::NotFound)]);
+}
+
+fn register_read(register_id: u32, index: Option<i64>) -> Vec<Entity> {
+    vec![Entity {
+        entity: Some(entity::Entity::RegisterEntry(v1::RegisterEntry {
+            register_id,
+            index: index.map(|index| v1::Index { index }),
+            data: None,
+        })),
+    }]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registers_read_by_cell_or_wildcard_and_refuse_bad_ids_indexes_and_writes() {
+    let (_server, mut c) = primary().await;
+    let zero = v1::P4Data {
+        data: Some(v1::p4_data::Data::Bitstring(vec![0])),
+    };
+    // the in-memory device holds no register state: every cell is zero
+    let all = c.read_register("ingress.flow_state", None).await.unwrap();
+    assert_eq!(
+        all.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        (0..16).collect::<Vec<_>>()
+    );
+    assert!(all.iter().all(|(_, d)| *d == zero));
+    assert_eq!(
+        c.read_register("flow_state", Some(5)).await.unwrap(),
+        vec![(5, zero.clone())]
+    );
+    // register id 0 reads every register
+    let every = c.read(register_read(0, Some(15))).await.unwrap();
+    assert_eq!(every.len(), 1);
+    for bad in [16, -1] {
+        assert_eq!(
+            rpc_code(c.read_register("flow_state", Some(bad)).await.unwrap_err()),
+            Code::OutOfRange,
+            "index {bad}"
+        );
+    }
+    assert_eq!(
+        rpc_code(c.read(register_read(0x1600_0099, None)).await.unwrap_err()),
+        Code::NotFound
+    );
+    assert!(matches!(
+        c.read_register("nope", None).await.unwrap_err(),
+        ClientError::P4Info(_)
+    ));
+    let write = update(
+        UpdateType::Modify,
+        entity::Entity::RegisterEntry(v1::RegisterEntry {
+            register_id: 0x1600_0001,
+            index: Some(v1::Index { index: 1 }),
+            data: Some(zero),
+        }),
+    );
+    assert_eq!(
+        codes(
+            c.write(vec![write], Atomicity::ContinueOnError)
+                .await
+                .unwrap_err()
+        ),
+        vec![(0, Code::Unimplemented)]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
