@@ -12,6 +12,8 @@
 //!   rule's entry by its id;
 //! - [`digest`]: the `ctx_miss` and `ct_event` digests; [`packet`]: the
 //!   `packet_in` / `packet_out` controller headers;
+//! - [`conntrack`]: the `ct_key` / `ct_info` / `ct_win` registers (the data
+//!   plane's connection table) as cells, and the connections they hold;
 //! - [`names`]: every table, action, counter and digest name.
 //!
 //! Rules: a policy entry carries its rule id as the `rule_id` action parameter and
@@ -33,6 +35,7 @@ use ztnic_p4runtime_client::protocol::v1::{self, TableEntry, field_match::FieldM
 use ztnic_p4runtime_client::protocol::{P4InfoIndex, bytestring};
 use ztnic_p4runtime_client::{ClientError, TableEntryBuilder};
 
+pub mod conntrack;
 pub mod digest;
 pub mod names;
 pub mod packet;

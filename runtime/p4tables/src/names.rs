@@ -41,6 +41,12 @@ pub const TRACK: &str = "track";
 pub const DROPS: &str = "drops";
 pub const PUNTS: &str = "punts";
 
+/// The conntrack registers (`p4/conntrack.p4`, [`crate::conntrack`]), indexed
+/// `way · CT_BUCKETS_MAX + bucket`.
+pub const CT_KEY: &str = "ct_key";
+pub const CT_INFO: &str = "ct_info";
+pub const CT_WIN: &str = "ct_win";
+
 /// Digests.
 pub const CTX_MISS: &str = "ctx_miss";
 pub const CT_EVENT: &str = "ct_event";
