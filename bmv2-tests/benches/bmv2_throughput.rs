@@ -9,9 +9,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use ztnic_bmv2::tools::{P4C, SIMPLE_SWITCH_GRPC, find, repo_root, skip};
 use ztnic_bmv2_tests::p4c::{ZTNIC_JSON, ZTNIC_P4INFO, compile};
 use ztnic_bmv2_tests::target::{Bmv2, Bmv2Target};
-use ztnic_bmv2_tests::tools::{P4C, SIMPLE_SWITCH_GRPC, find, repo_root, skip};
 use ztnic_model::tables::{CtxEpoch, LocalEp, PortClass, Prefix, RemoteAction, RemoteEp, VportCtx};
 use ztnic_model::{Action, Config, PortRange, ProtoMatch, Rule};
 use ztnic_p4runtime_client::protocol::v1;

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::tools::{P4C, find, repo_root};
+use ztnic_bmv2::tools::{P4C, find, repo_root};
 
 /// The program's path relative to the repository root, as given to p4c (it is
 /// recorded in the JSON's source information, so it must not vary).

@@ -23,7 +23,7 @@ use ztnic_p4tables::packet::{PacketInMeta, PacketOutMeta};
 use ztnic_p4tables::{MapError, Program, Written};
 use ztnic_scenario::{Op, Target, TargetError};
 
-use crate::switch::{CPU_PORT, DEVICE_ID, Switch};
+use ztnic_bmv2::switch::{CPU_PORT, DEVICE_ID, Switch};
 
 /// How long a packet may take before the target gives up on seeing its outcome.
 const OUTCOME_TIMEOUT: Duration = Duration::from_secs(5);
@@ -37,7 +37,7 @@ pub enum Bmv2Error {
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("bmv2 packet socket: {0}")]
-    Packets(#[from] crate::nanomsg::NnError),
+    Packets(#[from] ztnic_bmv2::nanomsg::NnError),
     #[error("no outcome within {OUTCOME_TIMEOUT:?} for the packet sent to port {0}")]
     NoOutcome(u16),
     #[error("{0}")]

@@ -4,10 +4,10 @@
 //! `ZTNIC_BLESS=1` rewrites the artifacts.
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use ztnic_bmv2::tools::{P4C, find, repo_root, skip};
 use ztnic_bmv2_tests::p4c::{
     ZTNIC_JSON, ZTNIC_P4, ZTNIC_P4C_VERSION, ZTNIC_P4INFO, compile, version,
 };
-use ztnic_bmv2_tests::tools::{P4C, find, repo_root, skip};
 
 const TEST: &str = "committed_p4_artifacts_match_a_fresh_compile";
 

@@ -6,9 +6,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use ztnic_bmv2::tools::{SIMPLE_SWITCH_GRPC, find, repo_root, skip};
 use ztnic_bmv2_tests::p4c::{ZTNIC_JSON, ZTNIC_P4INFO};
 use ztnic_bmv2_tests::target::Bmv2Target;
-use ztnic_bmv2_tests::tools::{SIMPLE_SWITCH_GRPC, find, repo_root, skip};
 use ztnic_model::tables::{CtxEpoch, PortClass, Prefix, RemoteAction, RemoteEp, VportCtx};
 use ztnic_model::{Action, Config, PortRange, ProtoMatch, PuntReason, Rule, Verdict};
 use ztnic_scenario::{Op, Target};

@@ -1,8 +1,8 @@
 //! `p4/reasons.p4` must be exactly what the model's reason enums generate.
 //! `ZTNIC_BLESS=1` rewrites it.
 
+use ztnic_bmv2::tools::repo_root;
 use ztnic_bmv2_tests::reasons::{REASONS_P4, reasons_p4};
-use ztnic_bmv2_tests::tools::repo_root;
 
 #[test]
 fn committed_reasons_p4_matches_the_model_enums() {

@@ -4,9 +4,9 @@
 //! `simple_switch_grpc` on PATH each is reported as ignored with one loud line.
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use ztnic_bmv2::tools::{SIMPLE_SWITCH_GRPC, find, repo_root, skip};
 use ztnic_bmv2_tests::p4c::{ZTNIC_JSON, ZTNIC_P4INFO};
 use ztnic_bmv2_tests::target::Bmv2Target;
-use ztnic_bmv2_tests::tools::{SIMPLE_SWITCH_GRPC, find, repo_root, skip};
 use ztnic_scenario::{ModelTarget, Scenario, load_all, run, scenarios_dir};
 
 /// Real time a scenario may take at most: longer scenarios are replayed faster,

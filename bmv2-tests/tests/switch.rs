@@ -3,8 +3,8 @@
 //! Without `simple_switch_grpc` on PATH the test is reported as ignored, loudly.
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use ztnic_bmv2_tests::switch::Switch;
-use ztnic_bmv2_tests::tools::{SIMPLE_SWITCH_GRPC, find, skip};
+use ztnic_bmv2::switch::Switch;
+use ztnic_bmv2::tools::{SIMPLE_SWITCH_GRPC, find, skip};
 
 const TEST: &str = "switch_starts_on_private_ports_and_stops_without_leftovers";
 

@@ -39,7 +39,7 @@ pub enum NnError {
     Protocol,
 }
 
-/// The test's end of bmv2's packet socket.
+/// Our end of bmv2's packet socket.
 pub struct PacketSocket {
     stream: UnixStream,
     rx: Receiver<PortFrame>,
@@ -101,6 +101,11 @@ impl PacketSocket {
     /// The next frame the switch sent out of a port, if one comes within `timeout`.
     pub fn recv_timeout(&self, timeout: Duration) -> Option<PortFrame> {
         self.rx.recv_timeout(timeout).ok()
+    }
+
+    /// The next frame already received, without waiting.
+    pub fn try_recv(&self) -> Option<PortFrame> {
+        self.rx.try_recv().ok()
     }
 
     /// Frames already received, without waiting.

@@ -1,5 +1,5 @@
-//! Starting and stopping one `simple_switch_grpc` for a test: no P4 program at
-//! start (the test loads it over P4Runtime), packets over bmv2's IPC packet socket
+//! Starting and stopping one `simple_switch_grpc`: no P4 program at start (a test
+//! or the controller loads it over P4Runtime), packets over bmv2's IPC packet socket
 //! in a private temporary directory, gRPC and Thrift on 127.0.0.1 ports picked
 //! free. Dropping the [`Switch`] stops the process and removes the directory.
 

@@ -1,5 +1,5 @@
-//! Finding external tools on `PATH`, and the one loud line a test prints when it
-//! has to skip because a tool is missing.
+//! Finding external tools on `PATH`, the one loud line a test prints when it has
+//! to skip because a tool is missing, and where the P4 program and its artifacts are.
 
 use std::path::{Path, PathBuf};
 
@@ -36,12 +36,13 @@ pub fn skip(test: &str, reason: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{}", skip_line(test, reason));
 }
 
-/// The repository root (the parent of this crate's directory).
+/// The repository root (this crate lives in `runtime/bmv2`).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
+        .and_then(Path::parent)
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(".."))
+        .unwrap_or_else(|| PathBuf::from("../.."))
 }
 
 /// The directory holding the P4 sources.
@@ -52,6 +53,12 @@ pub fn p4_dir() -> PathBuf {
 /// The directory holding the committed P4 artifacts.
 pub fn p4_build_dir() -> PathBuf {
     p4_dir().join("build")
+}
+
+/// The committed bmv2 JSON of the ztnic program (`p4/build/ztnic.json`): the
+/// device configuration a controller loads into a switch with the committed P4Info.
+pub fn ztnic_json() -> PathBuf {
+    p4_build_dir().join("ztnic.json")
 }
 
 #[cfg(test)]
