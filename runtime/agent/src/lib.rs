@@ -34,7 +34,6 @@ use ztnic_p4runtime_server::{P4RuntimeService, ServerConfig};
 mod backend;
 pub mod card;
 pub mod device;
-pub mod fabric;
 pub mod sim;
 
 pub use backend::{AgentStats, FpgaBackend};

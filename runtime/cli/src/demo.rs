@@ -1,9 +1,14 @@
 //! `ztnic demo`: a microservice deployment (the Sock Shop: 14 services, several
-//! instances each, on 3 hosts) on Verilated ztnic NICs, each behind its own
-//! P4Runtime agent, programmed by the controller from label-based intents. Calls
-//! between the services travel as real TCP packets through the NICs and a
-//! simulated underlay; one instance is then found running outdated software,
-//! relabelled, and quarantined while its connections are live.
+//! instances each, on 3 hosts) on ztnic NICs — Verilated NICs each behind its own
+//! P4Runtime agent (`--target sim`, the default) or bmv2 `simple_switch_grpc`
+//! instances running the P4 program (`--target bmv2`) — programmed by the same
+//! controller from label-based intents. Calls between the services travel as real
+//! TCP packets through the NICs and a simulated underlay; one instance is then
+//! found running outdated software, relabelled, and quarantined while its
+//! connections are live.
+//!
+//! The demo's clock (`now_us`) drives the Verilated NICs; bmv2 keeps real time.
+//! Nothing here waits for a conntrack timeout, so both see the same story.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -12,12 +17,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
-use ztnic_agent::fabric::{End, Fabric};
 use ztnic_controller::{Controller, Nic, PipelineSource};
 use ztnic_intent::{Engine, Labels, PolicyFile};
 use ztnic_model::policy::{Decision, PolicyQuery, evaluate};
 use ztnic_model::tag::CTX_WORLD;
 use ztnic_model::{Config, Counters, Tables};
+use ztnic_netsim::{End, Fabric, Target, UPLINK};
 use ztnic_scenario::packet::{Ipv4Spec, PacketSpec, TcpSpec};
 
 /// One instance of a workload.
@@ -77,6 +82,8 @@ pub struct NicCounters {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct DemoReport {
     policy: String,
+    /// `sim` or `bmv2`.
+    target: String,
     hosts: Vec<(String, String, String)>,
     workloads: usize,
     instances: usize,
@@ -168,7 +175,7 @@ impl Demo {
 
     /// Sends one segment of `conn` in direction client→server (`to_server`) and
     /// says where it ended, or why it did not arrive.
-    fn segment(
+    async fn segment(
         &mut self,
         conn: &mut Conn,
         to_server: bool,
@@ -186,7 +193,7 @@ impl Demo {
             match &conn.c_host {
                 Some((h, p)) => (f, h.clone(), *p),
                 // from the internet: arrives untagged on the server's uplink
-                None => (f, conn.s.host.clone(), ztnic_agent::fabric::UPLINK),
+                None => (f, conn.s.host.clone(), UPLINK),
             }
         } else {
             let f = tcp(
@@ -197,7 +204,7 @@ impl Demo {
                 .wrapping_add(payload as u32 + u32::from(flags.contains('S')));
             (f, conn.s.host.clone(), conn.s.vport)
         };
-        let path = self.fabric.send(at, &host, port, frame)?;
+        let path = self.fabric.send(at, &host, port, frame).await?;
         let arrived = match (&path.end, to_server) {
             (End::Delivered { host, port, .. }, true) => {
                 *host == conn.s.host && *port == conn.s.vport
@@ -213,7 +220,7 @@ impl Demo {
 
     /// Opens a connection (handshake, request, response); the connection if
     /// every segment arrived, else where the first one stopped.
-    fn open(
+    async fn open(
         &mut self,
         from: &From,
         to: &Inst,
@@ -239,7 +246,7 @@ impl Demo {
             (true, "PA", 120),
             (false, "PA", 700),
         ] {
-            if let Err(end) = self.segment(&mut conn, to_server, flags, len)? {
+            if let Err(end) = self.segment(&mut conn, to_server, flags, len).await? {
                 return Ok(Err(end));
             }
         }
@@ -362,7 +369,8 @@ const CALLS: &[(&str, &str, u16)] = &[
     ("catalogue", "user", 22),
 ];
 
-pub async fn run(policy_path: &Path, json: bool) -> Result<DemoReport> {
+pub async fn run(policy_path: &Path, target: &str, json: bool) -> Result<DemoReport> {
+    let target: Target = target.parse()?;
     let text = std::fs::read_to_string(policy_path)
         .with_context(|| format!("reading {}", policy_path.display()))?;
     let policy = PolicyFile::from_yaml(&text)
@@ -376,35 +384,54 @@ pub async fn run(policy_path: &Path, json: bool) -> Result<DemoReport> {
     };
     let mut report = DemoReport {
         policy: policy_path.display().to_string(),
+        target: target.name().to_string(),
         workloads: engine.workloads().count(),
         instances: engine.workloads().map(|w| w.instances.len()).sum(),
         ..DemoReport::default()
     };
     let hosts: Vec<(String, Ipv4Addr)> = engine.hosts().map(|(n, v)| (n.clone(), *v)).collect();
+    let (kind, what) = match target {
+        Target::Sim => (
+            "Verilated ztnic",
+            "each a Verilated ztnic_top behind its own P4Runtime agent",
+        ),
+        Target::Bmv2 => (
+            "bmv2 (simple_switch_grpc) ztnic",
+            "each a simple_switch_grpc; the controller loads p4/build/ztnic.json over P4Runtime",
+        ),
+    };
+    // Before starting anything: a missing switch or JSON is a clear error.
+    target.check()?;
+    let source = PipelineSource::new(ztnic_p4tables::ztnic_p4info()?, target.device_config()?);
     say(format!(
-        "ztnic demo — {} ({} workloads, {} instances) on {} Verilated ztnic NICs\n",
+        "ztnic demo — {} ({} workloads, {} instances) on {} {kind} NICs\n",
         policy_path.display(),
         report.workloads,
         report.instances,
         hosts.len()
     ));
-    let fabric = Fabric::start(&hosts).await?;
-    say("== NICs: each a Verilated ztnic_top behind its own P4Runtime agent ==".into());
-    let source = PipelineSource::new(ztnic_p4tables::ztnic_p4info()?, Vec::new());
+    let fabric = Fabric::start(&hosts, target).await?;
+    say(format!("== NICs: {what} =="));
     let mut ctl = Controller::new(engine);
     for h in fabric.hosts() {
         say(format!(
-            "  {:<8} vtep {:<13} agent {}",
+            "  {:<8} vtep {:<13} {}",
             h.name,
             h.vtep,
-            h.agent.addr()
+            h.datapath.describe()
         ));
-        report.hosts.push((
-            h.name.clone(),
-            h.vtep.to_string(),
-            h.agent.addr().to_string(),
-        ));
-        let nic = Nic::connect(&h.name, &h.agent.endpoint(), 1, 1, &source).await?;
+        report
+            .hosts
+            .push((h.name.clone(), h.vtep.to_string(), h.datapath.addr()));
+    }
+    for h in fabric.hosts() {
+        let nic = match Nic::connect(&h.name, &h.datapath.endpoint(), 1, 1, &source).await {
+            Ok(nic) => nic,
+            Err(e) => {
+                fabric.stop().await;
+                return Err(e.into());
+            }
+        };
         ctl.add_nic(&h.name, nic)?;
     }
     let applied = ctl.apply(&policy).await?;
@@ -456,7 +483,7 @@ pub async fn run(policy_path: &Path, json: bool) -> Result<DemoReport> {
         };
         for src in sources {
             let (allow, why) = d.expected(&src, &to_i, *port)?;
-            let got = d.open(&src, &to_i, *port)?;
+            let got = d.open(&src, &to_i, *port).await?;
             d.slow_path().await;
             let (connected, result) = match &got {
                 Ok(_) => (true, "connected".to_string()),
@@ -507,11 +534,11 @@ pub async fn run(policy_path: &Path, json: bool) -> Result<DemoReport> {
         instance: format!("front-end {} on {}", victim.ip, victim.host),
         ..Compromise::default()
     };
-    let mut live = match d.open(&From::Inst(victim.clone()), &catalogue, 80)? {
+    let mut live = match d.open(&From::Inst(victim.clone()), &catalogue, 80).await? {
         Ok(conn) => conn,
         Err(end) => bail!("the victim's connection did not open: {}", end.describe()),
     };
-    let mut sib = match d.open(&From::Inst(sibling.clone()), &catalogue, 80)? {
+    let mut sib = match d.open(&From::Inst(sibling.clone()), &catalogue, 80).await? {
         Ok(conn) => conn,
         Err(end) => bail!("the sibling's connection did not open: {}", end.describe()),
     };
@@ -536,7 +563,7 @@ pub async fn run(policy_path: &Path, json: bool) -> Result<DemoReport> {
         "  the controller moved it to its own context, bumped the epochs and the policy generation: {} updates over P4Runtime",
         c.updates_written
     ));
-    let after = d.segment(&mut live, true, "PA", 80)?;
+    let after = d.segment(&mut live, true, "PA", 80).await?;
     c.cut = after.is_err();
     c.live_flow_after = match &after {
         Ok(()) => "still passing".into(),
@@ -546,18 +573,20 @@ pub async fn run(policy_path: &Path, json: bool) -> Result<DemoReport> {
         "  its live connection to catalogue: {}",
         c.live_flow_after
     ));
-    let sib_after = d.segment(&mut sib, true, "PA", 80)?;
+    let sib_after = d.segment(&mut sib, true, "PA", 80).await?;
     c.sibling_survived = sib_after.is_ok();
     c.sibling_flow_after = match &sib_after {
         Ok(()) => format!("front-end {} → catalogue: still established", sibling.ip),
         Err(end) => format!("front-end {} → catalogue: {}", sibling.ip, end.describe()),
     };
     say(format!("  the other replica: {}", c.sibling_flow_after));
-    let fresh = d.open(
-        &From::Inst(victim.clone()),
-        &first("carts").context("carts")?,
-        80,
-    )?;
+    let fresh = d
+        .open(
+            &From::Inst(victim.clone()),
+            &first("carts").context("carts")?,
+            80,
+        )
+        .await?;
     c.new_call_blocked = fresh.is_err();
     c.new_call = match &fresh {
         Ok(_) => "a new call to carts connected".into(),

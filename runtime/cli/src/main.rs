@@ -26,13 +26,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The Sock Shop (14 services on 3 hosts) on Verilated ztnic NICs, each behind a
-    /// P4Runtime agent, programmed from label-based intents: who can talk to whom,
-    /// what was dropped and why, and a compromised replica quarantined mid-run.
+    /// The Sock Shop (14 services on 3 hosts) on ztnic NICs (Verilated, each behind a
+    /// P4Runtime agent, or bmv2), programmed from label-based intents: who can talk
+    /// to whom, what was dropped and why, and a compromised replica quarantined mid-run.
     Demo {
         /// The deployment and its intents.
         #[arg(long, default_value = "examples/sockshop/policy.yaml")]
         policy: PathBuf,
+        /// The NICs: `sim` (Verilated RTL behind agents) or `bmv2` (simple_switch_grpc).
+        #[arg(long, default_value = "sim", value_parser = ["sim", "bmv2"])]
+        target: String,
         /// Print machine-readable JSON instead of tables.
         #[arg(long)]
         json: bool,
@@ -190,8 +193,12 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo { policy, json } => {
-            let report = runtime()?.block_on(demo::run(&policy, json))?;
+        Command::Demo {
+            policy,
+            target,
+            json,
+        } => {
+            let report = runtime()?.block_on(demo::run(&policy, &target, json))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             }

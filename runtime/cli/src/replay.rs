@@ -3,7 +3,10 @@
 //! `--target sim` (the default) starts the Verilated NIC of one host of a policy
 //! file behind its agent, has the controller program it over P4Runtime, sends every
 //! frame into `--port` at its capture time and writes the frames that left the NIC
-//! (any port) to `--out`, with a tally of verdicts and reasons. A P4Runtime address
+//! (any port) to `--out`, with a tally of verdicts and reasons. `--target bmv2`
+//! does the same with a `simple_switch_grpc` into which the controller loads the P4
+//! program (bmv2 keeps real time: frames are sent one after the other, the capture
+//! times are not replayed). A P4Runtime address
 //! as `--target` replays into a NIC that is already programmed, through PacketOut
 //! (mode 1: the frame runs through the pipeline as if it had arrived on `--port`);
 //! there only what the controller can see is reported: the punted frames (written
@@ -17,10 +20,10 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use ztnic_agent::fabric::Fabric;
 use ztnic_controller::{Controller, Nic, PipelineSource, read_counters};
 use ztnic_intent::{Engine, PolicyFile};
 use ztnic_model::Verdict;
+use ztnic_netsim::{Fabric, Target};
 use ztnic_p4runtime_client::{ClientConfig, P4RuntimeClient, StreamEvent};
 use ztnic_p4tables::packet::PacketOutMeta;
 
@@ -30,15 +33,15 @@ use crate::pcap::{self, Record};
 pub struct ReplayArgs {
     /// The capture to replay (classic pcap, Ethernet).
     pcap: PathBuf,
-    /// `sim` (the Verilated NIC in-process, programmed from --policy) or the
-    /// P4Runtime address of a programmed ztnic NIC.
+    /// `sim` (the Verilated NIC in-process) or `bmv2` (a simple_switch_grpc), each
+    /// programmed from --policy, or the P4Runtime address of a programmed ztnic NIC.
     #[arg(long, default_value = "sim")]
     target: String,
-    /// With `--target sim`: the policy whose tables the NIC gets.
+    /// With `--target sim|bmv2`: the policy whose tables the NIC gets.
     #[arg(long, default_value = "examples/sockshop/policy.yaml")]
     policy: PathBuf,
-    /// With `--target sim`: which host of the policy the NIC belongs to (default:
-    /// the first).
+    /// With `--target sim|bmv2`: which host of the policy the NIC belongs to
+    /// (default: the first).
     #[arg(long)]
     host: Option<String>,
     /// The port the frames arrive on (0 is the uplink).
@@ -89,8 +92,8 @@ pub async fn replay(a: ReplayArgs) -> Result<()> {
     if records.is_empty() {
         bail!("{} holds no packets", a.pcap.display());
     }
-    let (report, out) = if a.target == "sim" {
-        replay_sim(&a, &records).await?
+    let (report, out) = if let Ok(target) = a.target.parse::<Target>() {
+        replay_local(&a, target, &records).await?
     } else {
         replay_remote(&a, &records).await?
     };
@@ -122,7 +125,13 @@ pub async fn replay(a: ReplayArgs) -> Result<()> {
     Ok(())
 }
 
-async fn replay_sim(a: &ReplayArgs, records: &[Record]) -> Result<(ReplayReport, Vec<Record>)> {
+async fn replay_local(
+    a: &ReplayArgs,
+    target: Target,
+    records: &[Record],
+) -> Result<(ReplayReport, Vec<Record>)> {
+    target.check()?;
+    let source = PipelineSource::new(ztnic_p4tables::ztnic_p4info()?, target.device_config()?);
     let text = std::fs::read_to_string(&a.policy)
         .with_context(|| format!("reading {}", a.policy.display()))?;
     let policy =
@@ -141,17 +150,19 @@ async fn replay_sim(a: &ReplayArgs, records: &[Record]) -> Result<(ReplayReport,
         .find(|(n, _)| **n == host)
         .map(|(_, v)| *v)
         .with_context(|| format!("the policy has no host {host}"))?;
-    let fabric = Fabric::start(&[(host.clone(), vtep)]).await?;
-    let h = fabric.host(&host)?;
+    let mut fabric = Fabric::start(&[(host.clone(), vtep)], target).await?;
+    let h = fabric.host_mut(&host)?;
     let mut ctl = Controller::new(engine);
-    let source = PipelineSource::new(ztnic_p4tables::ztnic_p4info()?, Vec::new());
     ctl.add_nic(
         &host,
-        Nic::connect(&host, &h.agent.endpoint(), 1, 1, &source).await?,
+        Nic::connect(&host, &h.datapath.endpoint(), 1, 1, &source).await?,
     )?;
     ctl.apply(&policy).await?;
     let mut report = ReplayReport {
-        target: format!("the Verilated NIC of {host}"),
+        target: match target {
+            Target::Sim => format!("the Verilated NIC of {host}"),
+            Target::Bmv2 => format!("the bmv2 NIC of {host}"),
+        },
         packets: records.len(),
         ..ReplayReport::default()
     };
@@ -160,10 +171,8 @@ async fn replay_sim(a: &ReplayArgs, records: &[Record]) -> Result<(ReplayReport,
     let mut out = Vec::new();
     for r in records {
         let at = 1_000_000 + r.ts_us.saturating_sub(t0);
-        let o = h
-            .agent
-            .with_backend(|b| b.device().send(at, &[(a.port, r.data.clone())]))?;
-        for o in o {
+        let o = h.datapath.send(at, a.port, r.data.clone()).await?;
+        {
             match o.verdict {
                 Verdict::Forward { port, frame } => {
                     *report.forwarded.entry(port).or_default() += 1;

@@ -1,21 +1,47 @@
-//! `ztnic demo` end to end: the Sock Shop on three Verilated NICs behind agents,
-//! programmed over P4Runtime, with real packets.
+//! `ztnic demo` end to end: the Sock Shop on three NICs programmed over P4Runtime,
+//! with real packets — Verilated NICs behind agents, and the same run on bmv2
+//! `simple_switch_grpc` instances; `ztnic replay --target bmv2`. Without
+//! `simple_switch_grpc` on PATH the bmv2 checks are reported as ignored, loudly.
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
-#[test]
-fn the_sock_shop_demo_connects_what_the_intents_allow_and_quarantines_the_compromised_replica() {
+use libtest_mimic::{Arguments, Failed, Trial};
+use ztnic_bmv2::tools::{SIMPLE_SWITCH_GRPC, find, skip};
+use ztnic_model::Config;
+use ztnic_scenario::packet::{Ipv4Spec, PacketSpec, TcpSpec};
+
+fn ztnic() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ztnic"))
+}
+
+fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), Failed> {
+    if ok { Ok(()) } else { Err(what().into()) }
+}
+
+fn json(o: &Output, what: &str) -> Result<serde_json::Value, Failed> {
+    ensure(o.status.success(), || {
+        format!(
+            "{what} failed ({:?}): {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })?;
+    Ok(serde_json::from_slice(&o.stdout)?)
+}
+
+/// `ztnic demo --target TARGET --json` and what it must show on any target.
+fn the_demo_connects_what_the_intents_allow_and_quarantines(target: &str) -> Result<(), Failed> {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let out = Command::new(env!("CARGO_BIN_EXE_ztnic"))
+    let out = ztnic()
         .current_dir(root)
-        .args(["demo", "--json"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "ztnic demo failed: {stderr}");
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        .args(["demo", "--target", target, "--json"])
+        .output()?;
+    let r = json(&out, "ztnic demo")?;
     assert_eq!(r["ok"], true);
+    assert_eq!(r["target"], target);
     assert_eq!(r["hosts"].as_array().unwrap().len(), 3);
     assert_eq!(r["workloads"], 14);
     let calls = r["calls"].as_array().unwrap();
@@ -59,14 +85,137 @@ fn the_sock_shop_demo_connects_what_the_intents_allow_and_quarantines_the_compro
         .map(|n| n["drops"]["policy_deny"].as_u64().unwrap_or(0))
         .sum();
     assert!(drops >= 8, "{drops} policy_deny drops");
+    Ok(())
 }
 
-#[test]
-fn a_missing_policy_file_is_a_clear_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_ztnic"))
+fn a_missing_policy_file_is_a_clear_error() -> Result<(), Failed> {
+    let out = ztnic()
         .args(["demo", "--policy", "/nonexistent/policy.yaml"])
-        .output()
-        .unwrap();
+        .output()?;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/policy.yaml"));
+    Ok(())
+}
+
+const POLICY: &str = r#"
+hosts:
+  - {name: node-1, vtep: 192.168.0.1}
+workloads:
+  - name: web
+    labels: {app: web}
+    instances:
+      - {ip: 10.1.0.1, host: node-1, vport: 1}
+intents:
+  - {name: internet-to-web, from: world, to: {app: web}, proto: tcp, ports: 443, action: allow}
+"#;
+
+fn syn(dst: [u8; 4], dport: u16) -> Vec<u8> {
+    PacketSpec {
+        ipv4: Some(Ipv4Spec {
+            src: Ipv4Addr::new(203, 0, 113, 7),
+            dst: Ipv4Addr::from(dst),
+            ttl: 64,
+            id: 0,
+            df: false,
+            mf: false,
+            frag_offset: 0,
+            options: 0,
+            proto: None,
+        }),
+        tcp: Some(TcpSpec {
+            sport: 40000,
+            dport,
+            flags: "S".into(),
+            seq: 1,
+            ack: 0,
+            win: 65535,
+        }),
+        ..PacketSpec::default()
+    }
+    .build(&Config::default())
+    .unwrap()
+    .bytes
+}
+
+/// A classic pcap of `frames`, one per millisecond.
+fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
+    let mut b = Vec::new();
+    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    for (i, f) in frames.iter().enumerate() {
+        let len = f.len() as u32;
+        for v in [100u32, 1000 * i as u32, len, len] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.extend_from_slice(f);
+    }
+    std::fs::write(path, b).unwrap();
+}
+
+/// `ztnic replay --target bmv2`: a switch programmed from a policy, three SYNs
+/// from the internet into its uplink: allowed, no intent, no local endpoint.
+fn replay_through_bmv2_tallies_what_the_switch_did() -> Result<(), Failed> {
+    let d: PathBuf =
+        std::env::temp_dir().join(format!("ztnic-cli-{}-replay-bmv2", std::process::id()));
+    std::fs::create_dir_all(&d)?;
+    let (policy, input, out) = (d.join("p.yaml"), d.join("in.pcap"), d.join("out.pcap"));
+    std::fs::write(&policy, POLICY)?;
+    let traffic = vec![
+        syn([10, 1, 0, 1], 443),
+        syn([10, 1, 0, 1], 22),
+        syn([10, 1, 0, 77], 443),
+    ];
+    write_pcap(&input, &traffic);
+    let r = json(
+        &ztnic()
+            .arg("replay")
+            .arg(&input)
+            .args(["--target", "bmv2", "--policy"])
+            .arg(&policy)
+            .args(["--port", "0", "--json", "--out"])
+            .arg(&out)
+            .output()?,
+        "ztnic replay --target bmv2",
+    )?;
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!(r["packets"], 3);
+    assert_eq!(r["forwarded"]["1"], 1);
+    assert_eq!(r["dropped"]["policy_default_deny"], 1);
+    assert_eq!(r["dropped"]["no_local_ep"], 1);
+    assert_eq!(r["out_frames"], 1);
+    Ok(())
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let missing = find(SIMPLE_SWITCH_GRPC)
+        .is_none()
+        .then(|| format!("{SIMPLE_SWITCH_GRPC} is not on PATH"));
+    let bmv2 = |name: &'static str, f: fn() -> Result<(), Failed>| match &missing {
+        Some(why) => {
+            skip(name, why);
+            Trial::test(name, || Ok(())).with_ignored_flag(true)
+        }
+        None => Trial::test(name, f),
+    };
+    let trials = vec![
+        Trial::test(
+            "the_sock_shop_demo_connects_what_the_intents_allow_and_quarantines_the_compromised_replica",
+            || the_demo_connects_what_the_intents_allow_and_quarantines("sim"),
+        ),
+        bmv2(
+            "the_sock_shop_demo_on_bmv2_connects_what_the_intents_allow_and_quarantines_the_compromised_replica",
+            || the_demo_connects_what_the_intents_allow_and_quarantines("bmv2"),
+        ),
+        bmv2(
+            "replay_through_bmv2_tallies_what_the_switch_did",
+            replay_through_bmv2_tallies_what_the_switch_did,
+        ),
+        Trial::test(
+            "a_missing_policy_file_is_a_clear_error",
+            a_missing_policy_file_is_a_clear_error,
+        ),
+    ];
+    libtest_mimic::run(&args, trials).exit();
 }
