@@ -8,12 +8,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use ztnic_fpga::regmap::table_enum;
-use ztnic_fpga::{Driver, EventKind, FpgaError};
+use ztnic_fpga::regmap::{ct_kind_enum, table_enum};
+use ztnic_fpga::{Bits, CtEntry, Driver, EventKind, FpgaError};
 use ztnic_model::{CtKey, Op, PacketsBytes};
 use ztnic_p4runtime::v1::{CounterData, MeterConfig, P4Data, PacketOut, TableEntry, table_action};
 use ztnic_p4runtime::{P4InfoIndex, entry_key};
 use ztnic_p4runtime_server::{Backend, BackendError, DeviceEvent, EventSink, Pipeline};
+use ztnic_p4tables::conntrack::{self, CtInfo, CtWin, CtWindow};
 use ztnic_p4tables::digest::{CtEvent, CtEventKind, CtxMiss};
 use ztnic_p4tables::packet::{HEADER_BYTES, PacketInMeta};
 use ztnic_p4tables::{MapError, Program, delete_of, names};
@@ -86,6 +87,8 @@ struct Loaded {
     punts: u32,
     ctx_miss: u32,
     ct_event: u32,
+    /// The conntrack registers: `ct_key`, `ct_info`, `ct_win`.
+    ct_registers: [u32; 3],
 }
 
 impl Loaded {
@@ -100,6 +103,12 @@ impl Loaded {
             index
                 .counter_by_name(n)
                 .map(|c| c.id)
+                .map_err(|e| BackendError::Invalid(e.to_string()))
+        };
+        let register = |n: &str| {
+            index
+                .register_by_name(n)
+                .map(|r| r.id)
                 .map_err(|e| BackendError::Invalid(e.to_string()))
         };
         let digest = |n: &str| {
@@ -120,6 +129,11 @@ impl Loaded {
             punts: counter(names::PUNTS)?,
             ctx_miss: digest(names::CTX_MISS)?,
             ct_event: digest(names::CT_EVENT)?,
+            ct_registers: [
+                register(names::CT_KEY)?,
+                register(names::CT_INFO)?,
+                register(names::CT_WIN)?,
+            ],
             program,
             index,
         })
@@ -452,6 +466,158 @@ impl<D: Device> FpgaBackend<D> {
     }
 }
 
+/// Which conntrack register a read names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CtRegister {
+    Key,
+    Info,
+    Win,
+}
+
+/// The P4 `ct_info` of a hardware conntrack entry: the RTL's `ct_kind` enum
+/// (tcp 0 .. other 3) becomes the P4 program's kind (tcp 1 .. other 4, 0 being an
+/// empty slot); TCP states are numbered alike on both sides (Linux
+/// `tcp_conntrack`); the RTL's 32-bit policy generation is cut to the P4 cell's
+/// 16 bits.
+fn ct_info(e: &CtEntry) -> CtInfo {
+    let kind = match u32::from(e.kind) {
+        ct_kind_enum::TCP => conntrack::KIND_TCP,
+        ct_kind_enum::UDP => conntrack::KIND_UDP,
+        ct_kind_enum::ICMP => conntrack::KIND_ICMP,
+        _ => conntrack::KIND_OTHER,
+    };
+    CtInfo {
+        last_seen_us: e.last_seen_us,
+        policy_gen: (e.policy_gen & 0xffff) as u16,
+        tcp_state: if kind == conntrack::KIND_TCP {
+            e.tcp_state
+        } else {
+            0
+        },
+        kind,
+        assured: e.assured,
+        replied: e.replied,
+        orig_lo: e.orig_lo,
+    }
+}
+
+/// The windows of a hardware conntrack entry's bits.
+fn ct_win(b: &Bits) -> CtWin {
+    use ztnic_fpga::regmap::layout::conntrack as l;
+    let w = |f| b.get(f) as u32;
+    CtWin {
+        orig: CtWindow {
+            end: w(l::ORIG_END),
+            maxend: w(l::ORIG_MAXEND),
+            maxwin: w(l::ORIG_MAXWIN),
+        },
+        reply: CtWindow {
+            end: w(l::REPLY_END),
+            maxend: w(l::REPLY_MAXEND),
+            maxwin: w(l::REPLY_MAXWIN),
+        },
+    }
+}
+
+/// The live hardware conntrack entry of a slot's bits (the driver's decoding of
+/// `conntrack_entries`, for one slot).
+fn ct_entry(slot: u32, b: &Bits) -> Option<CtEntry> {
+    use ztnic_fpga::regmap::layout::conntrack as l;
+    if b.get(l::VALID) == 0 {
+        return None;
+    }
+    let key: [u8; 39] = b.get_bytes_be(l::KEY).try_into().ok()?;
+    Some(CtEntry {
+        slot,
+        key,
+        orig_lo: b.get(l::ORIG_LO) != 0,
+        kind: b.get(l::KIND) as u8,
+        tcp_state: b.get(l::STATE) as u8,
+        assured: b.get(l::ASSURED) != 0,
+        replied: b.get(l::REPLIED) != 0,
+        last_seen_us: b.get(l::LAST_SEEN) as u64,
+        policy_gen: b.get(l::GEN) as u32,
+    })
+}
+
+impl<D: Device> FpgaBackend<D> {
+    /// The P4 register index of a hardware conntrack slot
+    /// (`way << ct_log2_max | bucket` → `way · CT_BUCKETS_MAX + bucket`).
+    fn ct_p4_index(&self, log2: u32, slot: u32) -> Result<i64, BackendError> {
+        let bucket = slot & ((1u32 << log2) - 1);
+        conntrack::index(slot >> log2, bucket).ok_or_else(|| {
+            BackendError::Internal(format!(
+                "conntrack slot {slot}: bucket {bucket} is beyond the P4 program's CT_BUCKETS_MAX"
+            ))
+        })
+    }
+
+    /// One conntrack register cell: the hardware slot of P4 index `index`.
+    fn ct_cell(&self, which: CtRegister, index: i64) -> Result<P4Data, BackendError> {
+        let log2 = self.drv.borrow().geometry().ct_log2_max;
+        let (way, bucket) = conntrack::way_bucket(index).ok_or(BackendError::NotFound)?;
+        let entry = if bucket >> log2 == 0 {
+            let slot = (way << log2) | bucket;
+            let b = self
+                .drv
+                .borrow_mut()
+                .read_entry(table_enum::CONNTRACK, slot)
+                .map_err(fpga_err)?;
+            ct_entry(slot, &b).map(|e| (e, ct_win(&b)))
+        } else {
+            // a bucket the hardware does not have: always empty
+            None
+        };
+        Ok(match (which, entry) {
+            (CtRegister::Key, Some((e, _))) => conntrack::key_to_data(&CtKey::from_bytes(&e.key)),
+            (CtRegister::Info, Some((e, _))) => ct_info(&e).to_data(),
+            (CtRegister::Win, Some((_, w))) => w.to_data(),
+            (CtRegister::Key, None) => conntrack::key_to_data(&CtKey::from_bytes(&[0; 39])),
+            (CtRegister::Info, None) => CtInfo::default().to_data(),
+            (CtRegister::Win, None) => CtWin::default().to_data(),
+        })
+    }
+
+    /// Every cell of a conntrack register (empty slots as zero cells), from one
+    /// scan of the hardware table.
+    fn ct_all(&self, which: CtRegister) -> Result<Vec<(i64, P4Data)>, BackendError> {
+        let log2 = self.drv.borrow().geometry().ct_log2_max;
+        let live = self
+            .drv
+            .borrow_mut()
+            .conntrack_entries()
+            .map_err(fpga_err)?;
+        let mut cells: Vec<(i64, P4Data)> = Vec::with_capacity(conntrack::CT_SLOTS as usize);
+        let zero = match which {
+            CtRegister::Key => conntrack::key_to_data(&CtKey::from_bytes(&[0; 39])),
+            CtRegister::Info => CtInfo::default().to_data(),
+            CtRegister::Win => CtWin::default().to_data(),
+        };
+        for i in 0..i64::from(conntrack::CT_SLOTS) {
+            cells.push((i, zero.clone()));
+        }
+        for e in live {
+            let i = self.ct_p4_index(log2, e.slot)?;
+            let data = match which {
+                CtRegister::Key => conntrack::key_to_data(&CtKey::from_bytes(&e.key)),
+                CtRegister::Info => ct_info(&e).to_data(),
+                CtRegister::Win => {
+                    let b = self
+                        .drv
+                        .borrow_mut()
+                        .read_entry(table_enum::CONNTRACK, e.slot)
+                        .map_err(fpga_err)?;
+                    ct_win(&b).to_data()
+                }
+            };
+            if let Some(c) = usize::try_from(i).ok().and_then(|i| cells.get_mut(i)) {
+                c.1 = data;
+            }
+        }
+        Ok(cells)
+    }
+}
+
 impl<D: Device> Backend for FpgaBackend<D> {
     fn verify_pipeline(&self, pipeline: &Pipeline) -> Result<(), BackendError> {
         Loaded::new(pipeline.index.clone()).map(|_| ())
@@ -678,6 +844,28 @@ impl<D: Device> Backend for FpgaBackend<D> {
         ))
     }
 
+    /// The conntrack registers `ct_key`, `ct_info`, `ct_win`, read from the
+    /// hardware table (hardware slot `way << ct_log2_max | bucket` is P4 index
+    /// `way · 4096 + bucket`): a wildcard answers every cell (16384, empty slots
+    /// as zero cells) from one scan of the table; one index reads its slot only.
+    fn register(
+        &self,
+        register_id: u32,
+        index: Option<i64>,
+    ) -> Result<Vec<(i64, P4Data)>, BackendError> {
+        let l = self.loaded()?;
+        let which = match l.ct_registers.iter().position(|r| *r == register_id) {
+            Some(0) => CtRegister::Key,
+            Some(1) => CtRegister::Info,
+            Some(2) => CtRegister::Win,
+            _ => return Err(BackendError::NotFound),
+        };
+        match index {
+            Some(i) => Ok(vec![(i, self.ct_cell(which, i)?)]),
+            None => self.ct_all(which),
+        }
+    }
+
     fn packet_out(&mut self, packet: &PacketOut) -> Result<(), BackendError> {
         let l = self.loaded()?;
         let meta = l.program.packet_out_meta(packet).map_err(map_err)?;
@@ -697,5 +885,61 @@ impl<D: Device> Backend for FpgaBackend<D> {
         if let Err(e) = self.drain() {
             tracing::error!("draining device events: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ztnic_fpga::regmap::tcp_state_enum;
+    use ztnic_model::conntrack::TcpState;
+
+    fn entry(kind: u32, tcp_state: u32) -> CtEntry {
+        CtEntry {
+            slot: 0,
+            key: [0; 39],
+            orig_lo: true,
+            kind: kind as u8,
+            tcp_state: tcp_state as u8,
+            assured: false,
+            replied: true,
+            last_seen_us: 77,
+            policy_gen: 0x0003_0002,
+        }
+    }
+
+    #[test]
+    fn hardware_kinds_and_states_become_the_p4_codes() {
+        // the RTL numbers kinds from 0 (tcp), the P4 program from 1 (0 is empty)
+        for (rtl, p4) in [
+            (ct_kind_enum::TCP, conntrack::KIND_TCP),
+            (ct_kind_enum::UDP, conntrack::KIND_UDP),
+            (ct_kind_enum::ICMP, conntrack::KIND_ICMP),
+            (ct_kind_enum::OTHER, conntrack::KIND_OTHER),
+        ] {
+            assert_eq!(ct_info(&entry(rtl, 0)).kind, p4);
+        }
+        // TCP states are Linux's numbering on both sides
+        for (rtl, state) in [
+            (tcp_state_enum::NONE, TcpState::None),
+            (tcp_state_enum::SYN_SENT, TcpState::SynSent),
+            (tcp_state_enum::SYN_RECV, TcpState::SynRecv),
+            (tcp_state_enum::ESTABLISHED, TcpState::Established),
+            (tcp_state_enum::FIN_WAIT, TcpState::FinWait),
+            (tcp_state_enum::CLOSE_WAIT, TcpState::CloseWait),
+            (tcp_state_enum::LAST_ACK, TcpState::LastAck),
+            (tcp_state_enum::TIME_WAIT, TcpState::TimeWait),
+            (tcp_state_enum::CLOSE, TcpState::Close),
+            (tcp_state_enum::SYN_SENT2, TcpState::SynSent2),
+        ] {
+            assert_eq!(ct_info(&entry(ct_kind_enum::TCP, rtl)).tcp(), Some(state));
+        }
+        let udp = ct_info(&entry(ct_kind_enum::UDP, 5));
+        assert_eq!(udp.tcp_state, 0, "no TCP state outside TCP");
+        assert_eq!(
+            (udp.orig_lo, udp.replied, udp.assured, udp.last_seen_us),
+            (true, true, false, 77)
+        );
+        assert_eq!(udp.policy_gen, 2, "the low 16 bits of the generation");
     }
 }

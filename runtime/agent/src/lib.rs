@@ -15,6 +15,15 @@
 //!   configuration registers; `drops` / `punts` and the direct counters of `policy`
 //!   and `ctx_epoch` are the counter RAMs;
 //! - wildcard reads decode the hardware tables themselves;
+//! - the conntrack registers `ct_key`, `ct_info`, `ct_win` (read-only) are the
+//!   hardware conntrack table: hardware slot `way << ct_log2_max | bucket` is P4
+//!   index `way · 4096 + bucket`, the RTL's kinds (tcp 0 .. other 3) become the
+//!   P4 codes (tcp 1 .. other 4, 0 empty), TCP states are numbered alike, the
+//!   32-bit policy generation is cut to the cell's 16 bits. A wildcard read
+//!   answers all 16384 cells (what P4Runtime asks of a register read without an
+//!   index; empty slots are zero cells) from one scan of the whole hardware table
+//!   — 4·2^CT_LOG2_MAX slot reads, about 9 s on the debug-built Verilated model;
+//!   reading one index reads one slot;
 //! - the event FIFO becomes `ctx_miss` and `ct_event` digests, the CPU port's punts
 //!   PacketIns (with the `packet_in` metadata), PacketOuts are injected into it.
 //!

@@ -1,0 +1,302 @@
+//! The conntrack table over P4Runtime: the agent serves the hardware's
+//! connections as the P4 program's `ct_key` / `ct_info` / `ct_win` register
+//! cells (index `way · 4096 + bucket`), read the same way as on bmv2.
+#![allow(clippy::unwrap_used)]
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use ztnic_agent::{Agent, FpgaBackend, SimDevice};
+use ztnic_model::tables::{CtxEpoch, LocalEp, PortClass, VportCtx};
+use ztnic_model::{Action, Config, CtKey, Op, PortRange, ProtoMatch, Rule, Verdict};
+use ztnic_p4runtime_client::protocol::v1::{P4Data, p4_data::Data};
+use ztnic_p4runtime_client::{Atomicity, ClientConfig, P4RuntimeClient};
+use ztnic_p4runtime_server::ServerConfig;
+use ztnic_p4tables::conntrack::{self, CtInfo, CtWin};
+use ztnic_p4tables::{Program, Written, names, ztnic_p4info, ztnic_program};
+use ztnic_scenario::packet::{Ipv4Spec, PacketSpec, TcpSpec, UdpSpec};
+
+const A: &str = "10.0.0.1";
+const B: &str = "10.0.0.2";
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+async fn write(c: &mut P4RuntimeClient, p: &Program, w: &mut Written, ops: &[Op]) {
+    for op in ops {
+        let u = w.updates(p, op).unwrap();
+        c.write(u.clone(), Atomicity::ContinueOnError)
+            .await
+            .unwrap_or_else(|e| panic!("{op:?}: {e}"));
+        w.record(p, &u);
+    }
+}
+
+fn rule(id: u32, src: u32, dst: u32, proto: u8, port: u16) -> Op {
+    Op::SetRule(Rule {
+        id,
+        priority: 10,
+        src: Some(src),
+        dst: Some(dst),
+        proto: ProtoMatch(Some(proto)),
+        ports: PortRange { lo: port, hi: port },
+        action: Action::Allow,
+    })
+}
+
+/// Two local workloads: A (ctx 256) on vport 1, B (ctx 258) on vport 2; A may
+/// send B DNS, B may open postgres on A.
+fn tables() -> Vec<Op> {
+    let mut ops = vec![
+        Op::SetPortClass {
+            port: 0,
+            class: PortClass::Uplink,
+        },
+        Op::SetPortClass {
+            port: 255,
+            class: PortClass::Cpu,
+        },
+    ];
+    for (port, addr, ctx) in [(1u16, A, 256u32), (2, B, 258)] {
+        ops.push(Op::SetPortClass {
+            port,
+            class: PortClass::Vport,
+        });
+        ops.push(Op::SetCtxEpoch(CtxEpoch { ctx, epoch: 1 }));
+        ops.push(Op::SetVportCtx(VportCtx {
+            port,
+            ip: ip(addr),
+            ctx,
+            zone: 0,
+        }));
+        ops.push(Op::SetLocalEp(LocalEp {
+            ip: ip(addr),
+            vport: port,
+            ctx,
+            zone: 0,
+        }));
+    }
+    ops.push(rule(1, 256, 258, 17, 53));
+    ops.push(rule(2, 258, 256, 6, 5432));
+    ops
+}
+
+fn v4(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+fn ipv4(src: &str, dst: &str) -> Option<Ipv4Spec> {
+    Some(Ipv4Spec {
+        src: v4(src),
+        dst: v4(dst),
+        ttl: 64,
+        id: 0,
+        df: false,
+        mf: false,
+        frag_offset: 0,
+        options: 0,
+        proto: None,
+    })
+}
+
+fn udp(src: &str, dst: &str, sport: u16, dport: u16) -> Vec<u8> {
+    PacketSpec {
+        ipv4: ipv4(src, dst),
+        udp: Some(UdpSpec { sport, dport }),
+        payload: 20,
+        ..Default::default()
+    }
+    .build(&Config::default())
+    .unwrap()
+    .bytes
+}
+
+fn tcp(src: &str, dst: &str, sport: u16, dport: u16, flags: &str, seq: u32, ack: u32) -> Vec<u8> {
+    PacketSpec {
+        ipv4: ipv4(src, dst),
+        tcp: Some(TcpSpec {
+            sport,
+            dport,
+            flags: flags.into(),
+            seq,
+            ack,
+            win: 65535,
+        }),
+        ..Default::default()
+    }
+    .build(&Config::default())
+    .unwrap()
+    .bytes
+}
+
+fn bits(d: &P4Data) -> &[u8] {
+    match &d.data {
+        Some(Data::Bitstring(b)) => b,
+        other => panic!("not a bit string: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conntrack_registers_hold_the_flows_the_hardware_tracks() {
+    let backend = FpgaBackend::new(SimDevice::new()).unwrap();
+    let a = Agent::start(
+        backend,
+        "127.0.0.1:0".parse().unwrap(),
+        ServerConfig::default(),
+        false,
+    )
+    .await
+    .unwrap();
+    let mut c = P4RuntimeClient::connect(ClientConfig::new(a.endpoint(), 1, 1))
+        .await
+        .unwrap();
+    c.set_pipeline(ztnic_p4info().unwrap(), Vec::new(), 7)
+        .await
+        .unwrap();
+    let p = ztnic_program().unwrap();
+    let mut w = Written::new();
+    write(&mut c, &p, &mut w, &tables()).await;
+
+    // nothing tracked yet: every cell reads, and every one is empty
+    let infos = c.read_register(names::CT_INFO, None).await.unwrap();
+    assert_eq!(infos.len(), conntrack::CT_SLOTS as usize);
+    assert!(
+        infos
+            .iter()
+            .all(|(_, d)| CtInfo::from_data(d).unwrap().is_empty())
+    );
+
+    // A → B DNS (no answer), then B opens postgres on A: SYN, SYN-ACK, ACK
+    let outs = a.with_backend(|b| {
+        b.device()
+            .send(
+                1_000,
+                &[
+                    (1, udp(A, B, 40000, 53)),
+                    (2, tcp(B, A, 45000, 5432, "S", 1000, 0)),
+                    (1, tcp(A, B, 5432, 45000, "SA", 5000, 1001)),
+                    (2, tcp(B, A, 45000, 5432, "A", 1001, 5001)),
+                ],
+            )
+            .unwrap()
+    });
+    let ports: Vec<_> = outs
+        .iter()
+        .map(|o| match o.verdict {
+            Verdict::Forward { port, .. } => port,
+            ref v => panic!("not forwarded: {v:?}"),
+        })
+        .collect();
+    assert_eq!(ports, vec![2, 1, 2, 1]);
+
+    let keys = c.read_register(names::CT_KEY, None).await.unwrap();
+    let infos = c.read_register(names::CT_INFO, None).await.unwrap();
+    assert_eq!(keys.len(), conntrack::CT_SLOTS as usize);
+    assert_eq!(
+        infos.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        (0..i64::from(conntrack::CT_SLOTS)).collect::<Vec<_>>()
+    );
+    let cells = conntrack::cells(&keys, &infos).unwrap();
+    assert_eq!(cells.len(), 2, "exactly the two flows: {cells:?}");
+    let find = |proto: u8| cells.iter().find(|(_, c)| c.key.proto == proto).unwrap();
+
+    let (udp_i, udp_c) = find(17);
+    let udp_key = CtKey {
+        zone: 0,
+        proto: 17,
+        lo_addr: ztnic_model::addr::to_u128(ip(A)),
+        hi_addr: ztnic_model::addr::to_u128(ip(B)),
+        lo_port: 40000,
+        hi_port: 53,
+    };
+    assert_eq!(udp_c.key, udp_key);
+    assert_eq!(udp_c.info.kind, conntrack::KIND_UDP);
+    assert!(udp_c.info.orig_lo, "A, the lower endpoint, sent first");
+    assert!(!udp_c.info.replied && !udp_c.info.assured);
+    assert_eq!(udp_c.info.tcp_state, 0);
+
+    let (tcp_i, tcp_c) = find(6);
+    let tcp_key = CtKey {
+        zone: 0,
+        proto: 6,
+        lo_addr: ztnic_model::addr::to_u128(ip(A)),
+        hi_addr: ztnic_model::addr::to_u128(ip(B)),
+        lo_port: 5432,
+        hi_port: 45000,
+    };
+    assert_eq!(tcp_c.key, tcp_key);
+    assert_eq!(tcp_c.info.kind, conntrack::KIND_TCP);
+    assert!(!tcp_c.info.orig_lo, "B, the higher endpoint, opened it");
+    assert!(tcp_c.info.replied && tcp_c.info.assured);
+    let f = tcp_c.flow();
+    assert_eq!(f.tcp_state, Some("ESTABLISHED"));
+    assert_eq!(f.originator, (ip(B), 45000));
+    assert_eq!(f.responder, (ip(A), 5432));
+
+    // the P4 index is the hardware slot's way · 4096 + bucket, and the cells
+    // carry what the driver reads from the hardware
+    let hw = a.with_backend(|b| b.driver().conntrack_entries().unwrap());
+    let log2 = a.with_backend(|b| b.driver().geometry().ct_log2_max);
+    assert_eq!(hw.len(), 2);
+    for e in &hw {
+        let (way, bucket) = (e.slot >> log2, e.slot & ((1 << log2) - 1));
+        let i = conntrack::index(way, bucket).unwrap();
+        let (_, cell) = cells.iter().find(|(j, _)| *j == i).unwrap();
+        assert_eq!(cell.key, CtKey::from_bytes(&e.key));
+        assert_eq!(cell.info.last_seen_us, e.last_seen_us);
+        assert_eq!(u32::from(cell.info.policy_gen), e.policy_gen & 0xffff);
+    }
+    assert!(tcp_c.info.last_seen_us >= udp_c.info.last_seen_us);
+
+    // one cell reads alone, the same as in the wildcard
+    for (i, want) in [(udp_i, udp_c), (tcp_i, tcp_c)] {
+        let k = c.read_register(names::CT_KEY, Some(*i)).await.unwrap();
+        let n = c.read_register(names::CT_INFO, Some(*i)).await.unwrap();
+        assert_eq!(k.len(), 1);
+        assert_eq!(k[0].0, *i);
+        assert_eq!(conntrack::key_from_data(&k[0].1).unwrap(), want.key);
+        assert_eq!(CtInfo::from_data(&n[0].1).unwrap(), want.info);
+    }
+    let empty = (0..i64::from(conntrack::CT_SLOTS))
+        .find(|i| *i != *udp_i && *i != *tcp_i)
+        .unwrap();
+    let n = c.read_register(names::CT_INFO, Some(empty)).await.unwrap();
+    assert!(CtInfo::from_data(&n[0].1).unwrap().is_empty());
+    assert_eq!(bits(&n[0].1), [0], "an empty cell is a canonical zero");
+
+    // the TCP windows: both directions sent, the originator's end is past its SYN
+    let wins = c.read_register(names::CT_WIN, Some(*tcp_i)).await.unwrap();
+    let win = CtWin::from_data(&wins[0].1).unwrap();
+    assert!(win.orig.maxwin > 0 && win.reply.maxwin > 0, "{win:?}");
+    assert_eq!(
+        win.orig.end, 1001,
+        "B's SYN at 1000 takes one sequence number"
+    );
+    assert_eq!(win.reply.end, 5001);
+    let all_wins = c.read_register(names::CT_WIN, None).await.unwrap();
+    assert_eq!(all_wins.len(), conntrack::CT_SLOTS as usize);
+    assert_eq!(
+        CtWin::from_data(&all_wins[usize::try_from(*tcp_i).unwrap()].1).unwrap(),
+        win
+    );
+
+    // registers are read-only
+    let e = c
+        .write(
+            vec![ztnic_p4runtime_client::update(
+                ztnic_p4runtime_client::protocol::v1::update::Type::Modify,
+                ztnic_p4runtime_client::protocol::v1::entity::Entity::RegisterEntry(
+                    ztnic_p4runtime_client::protocol::v1::RegisterEntry {
+                        register_id: p.index().register_by_name(names::CT_INFO).unwrap().id,
+                        index: Some(ztnic_p4runtime_client::protocol::v1::Index { index: 0 }),
+                        data: Some(CtInfo::default().to_data()),
+                    },
+                ),
+            )],
+            Atomicity::ContinueOnError,
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("read-only"), "{e}");
+    a.stop().await;
+}
