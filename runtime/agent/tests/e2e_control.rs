@@ -562,8 +562,6 @@ async fn the_slow_path_reinstalls_a_missing_context_and_reinjects() {
 /// the controller's session that its record does not see): the device reports
 /// ctx_unknown for a context the controller believes installed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "controller bug: ctx_unknown for a context its record holds is answered \
-            CtxEpochCurrent and the packet re-injected unrepaired (punted again); see the report"]
 async fn the_slow_path_repairs_a_context_deleted_behind_its_back() {
     let a = agent().await;
     let mut c = controller(&a).await;

@@ -609,6 +609,45 @@ impl Nic {
         self.program.decode(e).ok()
     }
 
+    /// Reads the entry `key_op` names from the device itself and brings the record
+    /// in line with it (the entry may have been changed behind the controller's
+    /// back); returns the entry as the device holds it.
+    pub async fn refresh_entry(&mut self, key_op: &Op) -> Result<Option<Op>, ControllerError> {
+        let key = self
+            .program
+            .entry(key_op)
+            .map_err(|e| self.map_err(key_op, e))?;
+        let found = self
+            .client
+            .read_entries(key.clone())
+            .await
+            .map_err(|e| self.client_err(e))?
+            .into_iter()
+            .next();
+        let update = |kind: v1::update::Type, e: TableEntry| v1::Update {
+            r#type: kind as i32,
+            entity: Some(v1::Entity {
+                entity: Some(v1::entity::Entity::TableEntry(e)),
+            }),
+        };
+        match found {
+            Some(e) => {
+                let op = self
+                    .program
+                    .decode(&e)
+                    .map_err(|err| self.map_err(key_op, err))?;
+                self.written
+                    .record(&self.program, &[update(v1::update::Type::Insert, e)]);
+                Ok(Some(op))
+            }
+            None => {
+                self.written
+                    .record(&self.program, &[update(v1::update::Type::Delete, key)]);
+                Ok(None)
+            }
+        }
+    }
+
     /// The epoch the device holds for `ctx`.
     pub fn held_epoch(&self, ctx: u32) -> Option<u8> {
         match self.held_entry(&Op::DeleteCtxEpoch { ctx })? {

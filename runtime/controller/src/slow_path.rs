@@ -330,10 +330,17 @@ impl Controller {
                 .filter(|(_, n)| n.held_epoch(ctx) != Some(epoch))
                 .map(|(h, _)| h.clone())
                 .collect()
-        } else if self.nic_ref(host)?.held_epoch(ctx) != Some(epoch) {
-            vec![host.to_string()]
         } else {
-            vec![]
+            // The device says it lacks the context: check the device, not only the
+            // record (the entry may have been removed behind the controller's back).
+            let nic = self
+                .nics
+                .get_mut(host)
+                .ok_or_else(|| ControllerError::UnknownNic(host.to_string()))?;
+            match nic.refresh_entry(&Op::DeleteCtxEpoch { ctx }).await? {
+                Some(Op::SetCtxEpoch(c)) if c.epoch == epoch => vec![],
+                _ => vec![host.to_string()],
+            }
         };
         if targets.is_empty() {
             return Ok(SlowPathAction::CtxEpochCurrent { ctx, epoch });
