@@ -2,6 +2,7 @@
 
 mod commands;
 mod demo;
+mod flows;
 mod pcap;
 mod replay;
 
@@ -48,6 +49,9 @@ enum Command {
     /// Reads a NIC's counters over P4Runtime: drops and punts by reason, packets per
     /// rule and per context.
     Counters(commands::CountersArgs),
+    /// Lists a NIC's tracked connections over P4Runtime (the conntrack registers,
+    /// on bmv2 or a ztnic agent): originator → responder, zone, TCP state, flags.
+    Flows(flows::FlowsArgs),
     /// Replays a pcap through a ztnic NIC programmed from a policy file (the
     /// Verilated NIC in-process, or a P4Runtime target) and writes what came out
     /// as a pcap.
@@ -209,6 +213,7 @@ fn main() -> Result<()> {
         Command::Agent(a) => runtime()?.block_on(commands::agent(a))?,
         Command::Apply(a) => runtime()?.block_on(commands::apply(a))?,
         Command::Counters(a) => runtime()?.block_on(commands::counters(a))?,
+        Command::Flows(a) => runtime()?.block_on(flows::flows(a))?,
         Command::Replay(a) => runtime()?.block_on(replay::replay(a))?,
         Command::Scenarios {
             scenarios,
