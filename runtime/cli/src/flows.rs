@@ -1,6 +1,8 @@
 //! `ztnic flows`: a NIC's connection table over P4Runtime. The P4 program keeps
-//! it in the `ct_key` / `ct_info` registers, which bmv2 and the FPGA agent both
-//! serve (`ztnic_p4tables::conntrack`), so the same read works on either.
+//! it in the `ct_key` / `ct_info` registers (`ztnic_p4tables::conntrack`); the
+//! FPGA agent serves them from the hardware table. bmv2's `simple_switch_grpc`
+//! would be read the same way, but its P4Runtime server answers register reads
+//! `UNIMPLEMENTED` (docs/p4runtime.md), which the command reports as such.
 
 use std::net::IpAddr;
 
@@ -14,7 +16,8 @@ use ztnic_p4tables::names;
 /// `ztnic flows`.
 #[derive(Args)]
 pub struct FlowsArgs {
-    /// The NIC's P4Runtime address (a ztnic agent or simple_switch_grpc).
+    /// The NIC's P4Runtime address (a ztnic agent; simple_switch_grpc refuses
+    /// register reads).
     #[arg(long)]
     target: String,
     /// The P4Runtime device id.

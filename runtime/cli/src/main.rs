@@ -49,8 +49,9 @@ enum Command {
     /// Reads a NIC's counters over P4Runtime: drops and punts by reason, packets per
     /// rule and per context.
     Counters(commands::CountersArgs),
-    /// Lists a NIC's tracked connections over P4Runtime (the conntrack registers,
-    /// on bmv2 or a ztnic agent): originator → responder, zone, TCP state, flags.
+    /// Lists a NIC's tracked connections over P4Runtime (the conntrack registers;
+    /// a ztnic agent serves them, bmv2 refuses register reads): originator →
+    /// responder, zone, TCP state, flags.
     Flows(flows::FlowsArgs),
     /// Replays a pcap through a ztnic NIC programmed from a policy file (the
     /// Verilated NIC in-process, or a P4Runtime target) and writes what came out
