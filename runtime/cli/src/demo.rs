@@ -649,6 +649,8 @@ pub async fn run(policy_path: &Path, target: &str, json: bool) -> Result<DemoRep
     let st = d.ctl.slow_path_stats().clone();
     report.slow_path = [
         ("events", st.events),
+        ("ct_events", st.ct_events),
+        ("session", st.session),
         ("ctx_unknown", st.ctx_unknown),
         ("ctx_stale_epoch", st.ctx_stale),
         ("ctx_epoch_installs", st.ctx_epoch_installs),
