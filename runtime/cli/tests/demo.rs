@@ -153,8 +153,21 @@ fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
     std::fs::write(path, b).unwrap();
 }
 
+/// An ARP request for 192.168.0.1 (punted: the runtime answers ARP).
+fn arp() -> Vec<u8> {
+    let mut f = Vec::new();
+    f.extend_from_slice(&[0xff; 6]);
+    f.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0x08, 0x06]);
+    f.extend_from_slice(&[0, 1, 0x08, 0, 6, 4, 0, 1]);
+    f.extend_from_slice(&[2, 0, 0, 0, 0, 1, 192, 168, 0, 2]);
+    f.extend_from_slice(&[0, 0, 0, 0, 0, 0, 192, 168, 0, 1]);
+    f.resize(60, 0);
+    f
+}
+
 /// `ztnic replay --target bmv2`: a switch programmed from a policy, three SYNs
-/// from the internet into its uplink: allowed, no intent, no local endpoint.
+/// from the internet into its uplink (allowed, no intent, no local endpoint) and
+/// an ARP request (punted): forwards, drops and punts are each told apart.
 fn replay_through_bmv2_tallies_what_the_switch_did() -> Result<(), Failed> {
     let d: PathBuf =
         std::env::temp_dir().join(format!("ztnic-cli-{}-replay-bmv2", std::process::id()));
@@ -165,6 +178,7 @@ fn replay_through_bmv2_tallies_what_the_switch_did() -> Result<(), Failed> {
         syn([10, 1, 0, 1], 443),
         syn([10, 1, 0, 1], 22),
         syn([10, 1, 0, 77], 443),
+        arp(),
     ];
     write_pcap(&input, &traffic);
     let r = json(
@@ -179,10 +193,11 @@ fn replay_through_bmv2_tallies_what_the_switch_did() -> Result<(), Failed> {
         "ztnic replay --target bmv2",
     )?;
     let _ = std::fs::remove_dir_all(&d);
-    assert_eq!(r["packets"], 3);
+    assert_eq!(r["packets"], 4);
     assert_eq!(r["forwarded"]["1"], 1);
     assert_eq!(r["dropped"]["policy_default_deny"], 1);
     assert_eq!(r["dropped"]["no_local_ep"], 1);
+    assert_eq!(r["punted"]["arp"], 1);
     assert_eq!(r["out_frames"], 1);
     Ok(())
 }
