@@ -207,7 +207,11 @@ fn an_agent_process_is_programmed_replayed_into_and_read() {
     );
     let n = &again["reconciled"]["node-1"];
     assert_eq!(
-        (n["inserts"].as_u64(), n["modifies"].as_u64(), n["deletes"].as_u64()),
+        (
+            n["inserts"].as_u64(),
+            n["modifies"].as_u64(),
+            n["deletes"].as_u64()
+        ),
         (Some(0), Some(0), Some(0))
     );
     assert_eq!(again["applied"]["node-1"]["inserts"], 0);
