@@ -519,27 +519,6 @@ fn ct_win(b: &Bits) -> CtWin {
     }
 }
 
-/// The live hardware conntrack entry of a slot's bits (the driver's decoding of
-/// `conntrack_entries`, for one slot).
-fn ct_entry(slot: u32, b: &Bits) -> Option<CtEntry> {
-    use ztnic_fpga::regmap::layout::conntrack as l;
-    if b.get(l::VALID) == 0 {
-        return None;
-    }
-    let key: [u8; 39] = b.get_bytes_be(l::KEY).try_into().ok()?;
-    Some(CtEntry {
-        slot,
-        key,
-        orig_lo: b.get(l::ORIG_LO) != 0,
-        kind: b.get(l::KIND) as u8,
-        tcp_state: b.get(l::STATE) as u8,
-        assured: b.get(l::ASSURED) != 0,
-        replied: b.get(l::REPLIED) != 0,
-        last_seen_us: b.get(l::LAST_SEEN) as u64,
-        policy_gen: b.get(l::GEN) as u32,
-    })
-}
-
 impl<D: Device> FpgaBackend<D> {
     /// The P4 register index of a hardware conntrack slot
     /// (`way << ct_log2_max | bucket` → `way · CT_BUCKETS_MAX + bucket`).
@@ -563,7 +542,7 @@ impl<D: Device> FpgaBackend<D> {
                 .borrow_mut()
                 .read_entry(table_enum::CONNTRACK, slot)
                 .map_err(fpga_err)?;
-            ct_entry(slot, &b).map(|e| (e, ct_win(&b)))
+            CtEntry::from_bits(slot, &b).map(|e| (e, ct_win(&b)))
         } else {
             // a bucket the hardware does not have: always empty
             None

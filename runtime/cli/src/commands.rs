@@ -158,7 +158,7 @@ struct ApplyReport {
     policy_gen: u16,
 }
 
-fn endpoint(addr: &str) -> String {
+pub fn endpoint(addr: &str) -> String {
     if addr.starts_with("http://") || addr.starts_with("https://") {
         addr.to_string()
     } else {
@@ -299,19 +299,28 @@ struct CountersReport {
     contexts: std::collections::BTreeMap<u32, (u64, u64)>,
 }
 
-pub async fn counters(a: CountersArgs) -> Result<()> {
-    // A read-only session: it never becomes primary over a running controller.
-    let mut cfg = ClientConfig::new(endpoint(&a.target), a.device_id, 0);
+/// A read-only session with the ztnic NIC at `target` (no election id: it never
+/// becomes primary over a running controller) and the program it runs.
+pub async fn read_only_session(
+    target: &str,
+    device_id: u64,
+) -> Result<(P4RuntimeClient, ztnic_p4tables::Program)> {
+    let mut cfg = ClientConfig::new(endpoint(target), device_id, 0);
     cfg.election_id = None;
     let mut client = P4RuntimeClient::connect(cfg)
         .await
-        .with_context(|| format!("connecting to {}", a.target))?;
+        .with_context(|| format!("connecting to {target}"))?;
     client
         .fetch_p4info()
         .await
         .context("the device runs no pipeline")?;
     let program = ztnic_p4tables::Program::new(client.index()?.clone())
         .context("the device does not run the ztnic program")?;
+    Ok((client, program))
+}
+
+pub async fn counters(a: CountersArgs) -> Result<()> {
+    let (mut client, program) = read_only_session(&a.target, a.device_id).await?;
     let c = read_counters(&mut client, &program).await?;
     let mut r = CountersReport::default();
     for (k, v) in &c.drops {

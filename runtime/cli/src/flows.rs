@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use anyhow::{Context, Result};
 use clap::Args;
 use serde::Serialize;
-use ztnic_p4runtime_client::{ClientConfig, ClientError, P4RuntimeClient};
+use ztnic_p4runtime_client::ClientError;
 use ztnic_p4tables::conntrack::{self, CtCell};
 use ztnic_p4tables::names;
 
@@ -145,14 +145,6 @@ pub fn table(rows: &[FlowRow]) -> String {
     s
 }
 
-fn endpoint(addr: &str) -> String {
-    if addr.starts_with("http://") || addr.starts_with("https://") {
-        addr.to_string()
-    } else {
-        format!("http://{addr}")
-    }
-}
-
 /// A register read the target refuses (bmv2's P4Runtime server answers every
 /// register read UNIMPLEMENTED) says so.
 fn refused(e: ClientError) -> anyhow::Error {
@@ -167,18 +159,7 @@ fn refused(e: ClientError) -> anyhow::Error {
 
 /// Reads the connection table of a NIC and prints it.
 pub async fn flows(a: FlowsArgs) -> Result<()> {
-    // A read-only session: it never becomes primary over a running controller.
-    let mut cfg = ClientConfig::new(endpoint(&a.target), a.device_id, 0);
-    cfg.election_id = None;
-    let mut client = P4RuntimeClient::connect(cfg)
-        .await
-        .with_context(|| format!("connecting to {}", a.target))?;
-    client
-        .fetch_p4info()
-        .await
-        .context("the device runs no pipeline")?;
-    ztnic_p4tables::Program::new(client.index()?.clone())
-        .context("the device does not run the ztnic program")?;
+    let (mut client, _) = crate::commands::read_only_session(&a.target, a.device_id).await?;
     let keys = client
         .read_register(names::CT_KEY, None)
         .await

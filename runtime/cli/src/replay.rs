@@ -198,11 +198,7 @@ async fn replay_local(
 }
 
 async fn replay_remote(a: &ReplayArgs, records: &[Record]) -> Result<(ReplayReport, Vec<Record>)> {
-    let endpoint = if a.target.contains("://") {
-        a.target.clone()
-    } else {
-        format!("http://{}", a.target)
-    };
+    let endpoint = crate::commands::endpoint(&a.target);
     let mut client = P4RuntimeClient::connect(ClientConfig::new(endpoint, 1, a.election_id))
         .await
         .with_context(|| format!("connecting to {}", a.target))?;

@@ -82,18 +82,22 @@ pub(crate) fn remote_ep(b: &Bits) -> Result<Option<RemoteEp>, String> {
     if len > 128 {
         return Err(format!("prefix length {len}"));
     }
-    let vtep = Ipv4Addr::from(b.get(l::VTEP) as u32);
-    let ctx = b.get(l::CTX) as u32;
-    let action = match b.get(l::KIND) as u32 {
+    Ok(Some(RemoteEp {
+        prefix: prefix(b.get(l::PREFIX), len),
+        action: remote_action(b.get(l::KIND), b.get(l::VTEP), b.get(l::CTX))?,
+    }))
+}
+
+/// The action of a route: its `remote_kind`, VTEP and destination context fields.
+fn remote_action(kind: u128, vtep: u128, ctx: u128) -> Result<RemoteAction, String> {
+    let vtep = Ipv4Addr::from(vtep as u32);
+    let ctx = ctx as u32;
+    Ok(match kind as u32 {
         regmap::remote_kind_enum::GENEVE => RemoteAction::Geneve { vtep, ctx },
         regmap::remote_kind_enum::VXLAN_GBP => RemoteAction::VxlanGbp { vtep, ctx },
         regmap::remote_kind_enum::WORLD => RemoteAction::World,
         k => return Err(format!("remote kind {k}")),
-    };
-    Ok(Some(RemoteEp {
-        prefix: prefix(b.get(l::PREFIX), len),
-        action,
-    }))
+    })
 }
 
 /// A `remote_host` entry (a full-length route), if the slot is valid; an error
@@ -103,17 +107,9 @@ pub(crate) fn remote_host(b: &Bits) -> Result<Option<RemoteEp>, String> {
     if b.get(l::VALID) == 0 {
         return Ok(None);
     }
-    let vtep = Ipv4Addr::from(b.get(l::VTEP) as u32);
-    let ctx = b.get(l::CTX) as u32;
-    let action = match b.get(l::KIND) as u32 {
-        regmap::remote_kind_enum::GENEVE => RemoteAction::Geneve { vtep, ctx },
-        regmap::remote_kind_enum::VXLAN_GBP => RemoteAction::VxlanGbp { vtep, ctx },
-        regmap::remote_kind_enum::WORLD => RemoteAction::World,
-        k => return Err(format!("remote kind {k}")),
-    };
     Ok(Some(RemoteEp {
         prefix: prefix(b.get(l::ADDR), 128),
-        action,
+        action: remote_action(b.get(l::KIND), b.get(l::VTEP), b.get(l::CTX))?,
     }))
 }
 

@@ -191,6 +191,27 @@ pub struct CtEntry {
 }
 
 impl CtEntry {
+    /// The live entry a conntrack slot's bits hold (`regmap::layout::conntrack`),
+    /// or `None` for an empty slot.
+    pub fn from_bits(slot: u32, b: &Bits) -> Option<CtEntry> {
+        use layout::conntrack as l;
+        if b.get(l::VALID) == 0 {
+            return None;
+        }
+        let key: [u8; 39] = b.get_bytes_be(l::KEY).try_into().ok()?;
+        Some(CtEntry {
+            slot,
+            key,
+            orig_lo: b.get(l::ORIG_LO) != 0,
+            kind: b.get(l::KIND) as u8,
+            tcp_state: b.get(l::STATE) as u8,
+            assured: b.get(l::ASSURED) != 0,
+            replied: b.get(l::REPLIED) != 0,
+            last_seen_us: b.get(l::LAST_SEEN) as u64,
+            policy_gen: b.get(l::GEN) as u32,
+        })
+    }
+
     /// CRC-32 of the key (what event records carry).
     pub fn key_h32(&self) -> u32 {
         CRC32.checksum(&self.key)
@@ -573,25 +594,9 @@ impl<R: RegisterAccess> Driver<R> {
 
     /// The live conntrack entry in `slot`, if any.
     fn conntrack_slot(&mut self, slot: u32) -> Result<Option<CtEntry>, FpgaError> {
-        use layout::conntrack as l;
-        let words = l::WIDTH.div_ceil(32) as usize;
+        let words = layout::conntrack::WIDTH.div_ceil(32) as usize;
         let b = Bits::from_words(&self.table_read(table_enum::CONNTRACK, slot, words)?);
-        if b.get(l::VALID) == 0 {
-            return Ok(None);
-        }
-        let mut key = [0u8; 39];
-        key.copy_from_slice(&b.get_bytes_be(l::KEY));
-        Ok(Some(CtEntry {
-            slot,
-            key,
-            orig_lo: b.get(l::ORIG_LO) != 0,
-            kind: b.get(l::KIND) as u8,
-            tcp_state: b.get(l::STATE) as u8,
-            assured: b.get(l::ASSURED) != 0,
-            replied: b.get(l::REPLIED) != 0,
-            last_seen_us: b.get(l::LAST_SEEN) as u64,
-            policy_gen: b.get(l::GEN) as u32,
-        }))
+        Ok(CtEntry::from_bits(slot, &b))
     }
 
     /// Every live entry of the conntrack table (valid slots; entries past their
