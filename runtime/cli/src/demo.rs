@@ -70,6 +70,17 @@ pub struct Compromise {
     new_call_blocked: bool,
 }
 
+/// A new instance of a known workload: endpoint entries only, no new rule.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ScaleOut {
+    instance: String,
+    /// Updates written per NIC, and how many were rules or contexts.
+    updates: BTreeMap<String, usize>,
+    rule_or_context_updates: usize,
+    call: String,
+    connected: bool,
+}
+
 /// One NIC's counters after the run.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct NicCounters {
@@ -91,6 +102,7 @@ pub struct DemoReport {
     rules: usize,
     entries_written: BTreeMap<String, usize>,
     calls: Vec<CallResult>,
+    scale_out: ScaleOut,
     compromise: Compromise,
     nics: Vec<NicCounters>,
     /// Packets per intent (rule counters summed over the NICs).
@@ -524,6 +536,74 @@ pub async fn run(policy_path: &Path, target: &str, json: bool) -> Result<DemoRep
         }
     }
 
+    // Scale-out: a third catalogue instance starts on node-3.
+    let new_ip = Ipv4Addr::new(10, 1, 3, 30);
+    let new_host = "node-3";
+    let vport = all
+        .iter()
+        .filter(|i| i.host == new_host)
+        .map(|i| i.vport)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let mut so = ScaleOut {
+        instance: format!("catalogue {new_ip} on {new_host} (vport {vport})"),
+        ..ScaleOut::default()
+    };
+    say(format!("\n== scale-out: a new {} starts ==", so.instance));
+    let rep = d
+        .ctl
+        .add_instance(
+            "catalogue",
+            ztnic_intent::Instance {
+                ip: IpAddr::V4(new_ip),
+                host: new_host.into(),
+                vport,
+            },
+        )
+        .await?;
+    for (h, r) in &rep.nics {
+        so.updates.insert(h.clone(), r.updates());
+        so.rule_or_context_updates += r
+            .ops
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o,
+                    ztnic_model::Op::SetRule(_)
+                        | ztnic_model::Op::DeleteRule { .. }
+                        | ztnic_model::Op::SetCtxEpoch(_)
+                        | ztnic_model::Op::DeleteCtxEpoch { .. }
+                )
+            })
+            .count();
+    }
+    let per_nic: Vec<String> = so.updates.iter().map(|(h, n)| format!("{h} {n}")).collect();
+    say(format!(
+        "  same labels, same context: the controller wrote endpoint entries only ({}), {} rules or contexts",
+        per_nic.join(", "),
+        so.rule_or_context_updates
+    ));
+    let new_inst = Inst {
+        workload: "catalogue".into(),
+        ip: new_ip,
+        host: new_host.into(),
+        vport,
+    };
+    let fe = first("front-end").context("front-end")?;
+    let got = d.open(&From::Inst(fe.clone()), &new_inst, 80).await?;
+    so.connected = got.is_ok();
+    so.call = format!(
+        "front-end {} → new catalogue {new_ip}: {}",
+        fe.ip,
+        match &got {
+            Ok(_) => "connected".to_string(),
+            Err(end) => format!("blocked: {}", describe_end(end, d.ctl.engine())),
+        }
+    );
+    say(format!("  {}", so.call));
+    report.scale_out = so;
+
     // The compromise: one front-end replica runs outdated software.
     let victim = all
         .iter()
@@ -679,6 +759,8 @@ pub async fn run(policy_path: &Path, target: &str, json: bool) -> Result<DemoRep
     ));
     let c = &report.compromise;
     report.ok = report.calls.iter().all(|c| c.as_expected)
+        && report.scale_out.connected
+        && report.scale_out.rule_or_context_updates == 0
         && c.cut
         && c.sibling_survived
         && c.new_call_blocked;

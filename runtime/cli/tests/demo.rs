@@ -65,6 +65,21 @@ fn the_demo_connects_what_the_intents_allow_and_quarantines(target: &str) -> Res
             .unwrap()
             .contains("policy_deny (web-never-to-db)")
     );
+    // a new instance of a known workload costs endpoint entries, no rule, and is
+    // reachable at once
+    let so = &r["scale_out"];
+    assert_eq!(so["connected"], true);
+    assert_eq!(so["rule_or_context_updates"], 0);
+    let written: u64 = so["updates"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert!(
+        (2..=8).contains(&written),
+        "{written} updates for one instance"
+    );
     // the compromised replica: its live connection is cut at the next packet, its
     // sibling's survives, its new calls are refused
     let c = &r["compromise"];
