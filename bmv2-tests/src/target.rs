@@ -20,7 +20,7 @@ use ztnic_p4runtime_client::{
     Atomicity, ClientConfig, P4RuntimeClient, StreamEvent, TableEntryBuilder, update,
 };
 use ztnic_p4tables::packet::{PacketInMeta, PacketOutMeta};
-use ztnic_p4tables::{MapError, Program, Written};
+use ztnic_p4tables::{MapError, Program, Written, names};
 use ztnic_scenario::{Op, Target, TargetError};
 
 use ztnic_bmv2::switch::{CPU_PORT, DEVICE_ID, Switch};
@@ -278,7 +278,7 @@ impl Bmv2Target {
     }
 
     async fn read_drops(client: &mut P4RuntimeClient) -> Result<BTreeMap<i64, i64>, Bmv2Error> {
-        let cells = client.read_counter("drops", None).await?;
+        let cells = client.read_counter(names::DROPS, None).await?;
         Ok(cells
             .into_iter()
             .map(|(i, d)| (i, d.packet_count))
@@ -447,48 +447,19 @@ impl Target for Bmv2Target {
     }
 
     fn counters(&mut self) -> Result<Counters, TargetError> {
-        let mut c = Counters::default();
-        let drops = self
-            .bmv2
-            .rt
-            .block_on(self.bmv2.client.read_counter("drops", None))
+        let b = &mut self.bmv2;
+        let mut c =
+            b.rt.block_on(ztnic_controller::read_counters(
+                &mut b.client,
+                &self.program,
+            ))
             .map_err(Bmv2Error::from)?;
-        for (i, d) in drops {
-            if let Some(r) = u8::try_from(i).ok().and_then(DropReason::from_code)
-                && d.packet_count > 0
-            {
-                c.drops
-                    .insert(r, u64::try_from(d.packet_count).unwrap_or(0));
-            }
+        // the counts of deleted or re-keyed rules and contexts, read before they went
+        for (id, pb) in &self.retired_rules {
+            add(c.rules.entry(*id).or_default(), *pb);
         }
-        let punts = self
-            .bmv2
-            .rt
-            .block_on(self.bmv2.client.read_counter("punts", None))
-            .map_err(Bmv2Error::from)?;
-        for (i, d) in punts {
-            if let Some(r) = u8::try_from(i).ok().and_then(PuntReason::from_code)
-                && d.packet_count > 0
-            {
-                c.punts
-                    .insert(r, u64::try_from(d.packet_count).unwrap_or(0));
-            }
-        }
-        c.rules = self.retired_rules.clone();
-        c.ctx = self.retired_ctxs.clone();
-        let held: Vec<TableEntry> = self.written.entries().cloned().collect();
-        for e in held {
-            match self.program.decode(&e).map_err(Bmv2Error::from)? {
-                Op::SetRule(r) => {
-                    let pb = self.direct_counter(&e)?;
-                    add(c.rules.entry(r.id).or_default(), pb);
-                }
-                Op::SetCtxEpoch(x) => {
-                    let pb = self.direct_counter(&e)?;
-                    add(c.ctx.entry(x.ctx).or_default(), pb);
-                }
-                _ => {}
-            }
+        for (ctx, pb) in &self.retired_ctxs {
+            add(c.ctx.entry(*ctx).or_default(), *pb);
         }
         c.rules.retain(|_, pb| pb.packets > 0);
         c.ctx.retain(|_, pb| pb.packets > 0);

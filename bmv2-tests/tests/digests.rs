@@ -11,6 +11,7 @@ use ztnic_bmv2_tests::p4c::{ZTNIC_JSON, ZTNIC_P4INFO};
 use ztnic_bmv2_tests::target::Bmv2Target;
 use ztnic_model::tables::{CtxEpoch, PortClass, Prefix, RemoteAction, RemoteEp, VportCtx};
 use ztnic_model::{Action, Config, PortRange, ProtoMatch, PuntReason, Rule, Verdict};
+use ztnic_p4tables::names;
 use ztnic_scenario::{Op, Target};
 
 fn v4(a: u8, b: u8, c: u8, d: u8) -> IpAddr {
@@ -77,7 +78,7 @@ fn be(b: &[u8]) -> u128 {
 
 fn ctx_miss_digest_names_the_unknown_context_and_the_port() -> Result<(), Failed> {
     let mut t = switch()?;
-    t.enable_digest("ctx_miss")?;
+    t.enable_digest(names::CTX_MISS)?;
     let out = t.send(0, 1, &udp_frame())?;
     if !matches!(
         out.verdict,
@@ -114,7 +115,7 @@ fn ct_event_digest_reports_a_data_plane_insert() -> Result<(), Failed> {
         ports: PortRange { lo: 53, hi: 53 },
         action: Action::Allow,
     }))?;
-    t.enable_digest("ct_event")?;
+    t.enable_digest(names::CT_EVENT)?;
     let out = t.send(0, 1, &udp_frame())?;
     if !matches!(out.verdict, Verdict::Forward { port: 0, .. }) {
         return Err(format!("expected a forward to the uplink, got {:?}", out.verdict).into());

@@ -171,13 +171,9 @@ impl Fields<'_> {
         };
         let alias = self
             .program
-            .index
-            .p4info()
-            .actions
-            .iter()
-            .filter_map(|x| x.preamble.as_ref())
-            .find(|p| p.id == a.action_id)
-            .map(|p| p.alias.clone())
+            .action_alias
+            .get(&a.action_id)
+            .cloned()
             .ok_or_else(|| MapError::Invalid(format!("unknown action id {}", a.action_id)))?;
         Ok((alias, a))
     }
@@ -214,13 +210,25 @@ fn narrow<T: TryFrom<u128>>(v: u128, what: &str) -> Result<T, MapError> {
 #[derive(Clone, Debug)]
 pub struct Program {
     index: Arc<P4InfoIndex>,
+    /// Action id → alias (the P4Info index keys actions by full name).
+    action_alias: std::collections::HashMap<u32, String>,
 }
 
 impl Program {
     /// Checks that `index` is the ztnic program's P4Info: every table and action
     /// this crate names exists.
     pub fn new(index: Arc<P4InfoIndex>) -> Result<Program, MapError> {
-        let p = Program { index };
+        let action_alias = index
+            .p4info()
+            .actions
+            .iter()
+            .filter_map(|a| a.preamble.as_ref())
+            .map(|p| (p.id, p.alias.clone()))
+            .collect();
+        let p = Program {
+            index,
+            action_alias,
+        };
         for t in names::ENTRY_TABLES.iter().chain(&names::CONFIG_TABLES) {
             p.table(t)?;
         }
