@@ -9,6 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use ztnic_bmv2::Switch;
 use ztnic_bmv2::tools::{P4C, SIMPLE_SWITCH_GRPC, find, repo_root, skip};
 use ztnic_bmv2_tests::p4c::{ZTNIC_JSON, ZTNIC_P4INFO, compile};
 use ztnic_bmv2_tests::target::{Bmv2, Bmv2Target};
@@ -81,8 +82,8 @@ fn trivial_artifacts(
 
 /// Sends `frames` into `port` keeping `WINDOW` in flight; packets/second of the
 /// frames that came out.
-fn blast(b: &mut Bmv2, port: u16, frame: &[u8]) -> Result<f64, Error> {
-    let sock = b.switch.packets();
+fn blast(switch: &mut Switch, port: u16, frame: &[u8]) -> Result<f64, Error> {
+    let sock = switch.packets();
     let start = Instant::now();
     let (mut sent, mut got) = (0usize, 0usize);
     while got < PACKETS {
@@ -109,8 +110,8 @@ fn trivial_pps(json: &std::path::Path, info: &std::path::Path) -> Result<f64, Er
         .build()?;
     b.rt.block_on(b.client.insert(e))?;
     let frame = udp_frame([10, 0, 0, 1], [10, 0, 1, 5], 1000, 53);
-    blast(&mut b, 1, &frame)?; // warm-up
-    let pps = blast(&mut b, 1, &frame)?;
+    blast(&mut b.switch, 1, &frame)?; // warm-up
+    let pps = blast(&mut b.switch, 1, &frame)?;
     b.stop();
     Ok(pps)
 }
@@ -179,17 +180,17 @@ fn ztnic_figures(
     // TX: the first datagram opens the connection, the rest are tracked, checked
     // against the policy (no reply yet) and encapsulated.
     let tx = udp_frame([10, 0, 0, 1], [10, 0, 1, 5], 1000, 53);
-    let b = t.bmv2();
-    blast(b, 1, &tx)?;
-    let tx_pps = blast(b, 1, &tx)?;
+    blast(t.switch_mut(), 1, &tx)?;
+    let tx_pps = blast(t.switch_mut(), 1, &tx)?;
     // RX: the replies of that flow, Geneve-encapsulated by the peer with a valid tag:
     // tag check (SipHash), ctx check, conntrack (established), decapsulation.
     let rx = geneve_reply(&config)?;
-    blast(b, 0, &rx)?;
-    let rx_pps = blast(b, 0, &rx)?;
+    blast(t.switch_mut(), 0, &rx)?;
+    let rx_pps = blast(t.switch_mut(), 0, &rx)?;
 
     // P4Runtime writes: vport_ctx entries for port 2.
-    let program = b.program.clone().ok_or("the loaded program is not ztnic")?;
+    let (rt, nic) = t.nic();
+    let program = nic.program().clone();
     let mut updates = Vec::new();
     for i in 0..ENTRIES {
         let e = program.entry(&Op::SetVportCtx(VportCtx {
@@ -204,8 +205,8 @@ fn ztnic_figures(
         ));
     }
     let start = Instant::now();
-    b.rt.block_on(
-        b.client
+    rt.block_on(
+        nic.client()
             .write_batched(updates, 500, Atomicity::ContinueOnError),
     )?;
     let eps_batched = f64::from(ENTRIES) / start.elapsed().as_secs_f64();
@@ -218,7 +219,7 @@ fn ztnic_figures(
             ctx: 300,
             zone: 0,
         }))?;
-        b.rt.block_on(b.client.insert(e))?;
+        rt.block_on(nic.client().insert(e))?;
     }
     let eps_single = f64::from(single) / start.elapsed().as_secs_f64();
     t.stop();

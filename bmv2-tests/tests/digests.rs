@@ -78,7 +78,6 @@ fn be(b: &[u8]) -> u128 {
 
 fn ctx_miss_digest_names_the_unknown_context_and_the_port() -> Result<(), Failed> {
     let mut t = switch()?;
-    t.enable_digest(names::CTX_MISS)?;
     let out = t.send(0, 1, &udp_frame())?;
     if !matches!(
         out.verdict,
@@ -91,7 +90,7 @@ fn ctx_miss_digest_names_the_unknown_context_and_the_port() -> Result<(), Failed
     }
     let digests = t.take_digests(Duration::from_secs(2))?;
     t.stop();
-    let Some((_, m)) = digests.iter().find(|(n, _)| n == "ctx_miss") else {
+    let Some((_, m)) = digests.iter().find(|(n, _)| n == names::CTX_MISS) else {
         return Err(format!("no ctx_miss digest (got {digests:?})").into());
     };
     // {ctx, epoch, reason, port}
@@ -115,14 +114,13 @@ fn ct_event_digest_reports_a_data_plane_insert() -> Result<(), Failed> {
         ports: PortRange { lo: 53, hi: 53 },
         action: Action::Allow,
     }))?;
-    t.enable_digest(names::CT_EVENT)?;
     let out = t.send(0, 1, &udp_frame())?;
     if !matches!(out.verdict, Verdict::Forward { port: 0, .. }) {
         return Err(format!("expected a forward to the uplink, got {:?}", out.verdict).into());
     }
     let digests = t.take_digests(Duration::from_secs(2))?;
     t.stop();
-    let Some((_, m)) = digests.iter().find(|(n, _)| n == "ct_event") else {
+    let Some((_, m)) = digests.iter().find(|(n, _)| n == names::CT_EVENT) else {
         return Err(format!("no ct_event digest (got {digests:?})").into());
     };
     // {event, zone, proto, addr_lo, addr_hi, port_lo, port_hi, slot}

@@ -179,10 +179,10 @@ fn check() {
     );
 
     // The registers that hold them cannot be read over P4Runtime.
-    let b = sw.bmv2();
+    let (rt, nic) = sw.nic();
     for register in [names::CT_KEY, names::CT_INFO, names::CT_WIN] {
         for index in [None, Some(0)] {
-            match b.rt.block_on(b.client.read_register(register, index)) {
+            match rt.block_on(nic.client().read_register(register, index)) {
                 Err(ClientError::Rpc(status)) => {
                     assert_eq!(format!("{:?}", status.code()), "Unimplemented");
                     assert_eq!(status.message(), "Register reads are not supported yet");

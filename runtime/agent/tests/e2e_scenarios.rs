@@ -6,16 +6,14 @@
 //! its reason. Each packet is compared with the reference model as well.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use tokio::runtime::Runtime;
 use ztnic_agent::{Agent, FpgaBackend, SimDevice};
 use ztnic_controller::{Nic, PipelineSource};
-use ztnic_model::{Config, Counters, Outcome, PacketsBytes, Verdict};
+use ztnic_model::{Config, Counters, Outcome, Verdict};
 use ztnic_p4runtime_client::StreamEvent;
-use ztnic_p4runtime_client::protocol::v1::TableEntry;
 use ztnic_p4runtime_server::ServerConfig;
 use ztnic_p4tables::packet::PacketOutMeta;
 use ztnic_scenario::{ModelTarget, Op, Target, TargetError, load_all, run, scenarios_dir};
@@ -29,10 +27,6 @@ struct AgentTarget {
     agent: Option<Agent<SimDevice>>,
     nic: Option<Nic>,
     cpu_port: u16,
-    /// Counts of `policy` / `ctx_epoch` entries deleted (or re-keyed) so far:
-    /// a P4Runtime direct counter ends with its entry, the runtime keeps them.
-    retired_rules: BTreeMap<u32, PacketsBytes>,
-    retired_ctx: BTreeMap<u32, PacketsBytes>,
     /// PacketIns checked against punted packets.
     packet_ins: usize,
 }
@@ -48,8 +42,6 @@ impl AgentTarget {
             agent: None,
             nic: None,
             cpu_port: Config::default().cpu_port,
-            retired_rules: BTreeMap::new(),
-            retired_ctx: BTreeMap::new(),
             packet_ins: 0,
         })
     }
@@ -59,55 +51,6 @@ impl AgentTarget {
             (Some(a), Some(n)) => Ok((&self.rt, a, n)),
             _ => Err("the target was not reset".into()),
         }
-    }
-
-    /// Reads the direct counter of a held entry over P4Runtime.
-    fn direct_counter(&mut self, e: &TableEntry) -> Result<PacketsBytes, TargetError> {
-        let (rt, _, nic) = self.parts()?;
-        let d = rt.block_on(nic.client().read_direct_counter(e))?;
-        Ok(PacketsBytes {
-            packets: u64::try_from(d.packet_count).unwrap_or(0),
-            bytes: u64::try_from(d.byte_count).unwrap_or(0),
-        })
-    }
-
-    /// Keeps the count of an entry `op` is about to take off the device.
-    fn retire(&mut self, op: &Op) -> Result<(), TargetError> {
-        let (_, _, nic) = self.parts()?;
-        let program = nic.program().clone();
-        let held = match op {
-            Op::DeleteRule { id } => nic.written().rule(*id).cloned().map(|e| (Some(*id), e)),
-            Op::SetRule(r) => {
-                // a rule whose key changes is deleted and inserted again
-                let new_key = program.rule_entry(r)?;
-                match nic.written().rule(r.id) {
-                    Some(old)
-                        if ztnic_p4runtime_client::protocol::entry_key(old)
-                            != ztnic_p4runtime_client::protocol::entry_key(&new_key) =>
-                    {
-                        Some((Some(r.id), old.clone()))
-                    }
-                    _ => None,
-                }
-            }
-            Op::DeleteCtxEpoch { .. } => {
-                let key = program.entry(op)?;
-                nic.written().get(&key).cloned().map(|e| (None, e))
-            }
-            _ => None,
-        };
-        let Some((rule, entry)) = held else {
-            return Ok(());
-        };
-        let pb = self.direct_counter(&entry)?;
-        let slot = match (rule, program.decode(&entry)?) {
-            (Some(id), _) => self.retired_rules.entry(id).or_default(),
-            (None, Op::SetCtxEpoch(c)) => self.retired_ctx.entry(c.ctx).or_default(),
-            _ => return Ok(()),
-        };
-        slot.packets += pb.packets;
-        slot.bytes += pb.bytes;
-        Ok(())
     }
 
     /// Waits for the PacketIn of a punted packet on the controller's stream
@@ -200,8 +143,6 @@ impl Target for AgentTarget {
         if let Some(a) = self.agent.take() {
             self.rt.block_on(a.stop());
         }
-        self.retired_rules.clear();
-        self.retired_ctx.clear();
         let backend = FpgaBackend::new(SimDevice::new())?;
         let agent = self.rt.block_on(Agent::start(
             backend,
@@ -225,7 +166,6 @@ impl Target for AgentTarget {
     }
 
     fn apply(&mut self, op: &Op) -> Result<(), TargetError> {
-        self.retire(op)?;
         let (rt, _, nic) = self.parts()?;
         rt.block_on(nic.apply_ops(std::slice::from_ref(op)))?;
         if let Op::SetConfig(c) = op {
@@ -252,20 +192,8 @@ impl Target for AgentTarget {
 
     fn counters(&mut self) -> Result<Counters, TargetError> {
         let (rt, _, nic) = self.parts()?;
-        let mut c = rt.block_on(nic.counters())?;
-        for (id, pb) in &self.retired_rules {
-            let e = c.rules.entry(*id).or_default();
-            e.packets += pb.packets;
-            e.bytes += pb.bytes;
-        }
-        for (ctx, pb) in &self.retired_ctx {
-            let e = c.ctx.entry(*ctx).or_default();
-            e.packets += pb.packets;
-            e.bytes += pb.bytes;
-        }
-        c.rules.retain(|_, pb| pb.packets > 0);
-        c.ctx.retain(|_, pb| pb.packets > 0);
-        Ok(c)
+        // the controller's counters: those of deleted rules and contexts included
+        Ok(rt.block_on(nic.counters())?)
     }
 }
 

@@ -21,7 +21,7 @@ use ztnic_p4runtime_client::{ClientConfig, ClientError, P4RuntimeClient};
 use ztnic_p4tables::{MapError, Program, names};
 
 use crate::nanomsg::{NnError, PortFrame};
-use crate::switch::{DEVICE_ID, Switch, SwitchError};
+use crate::switch::{CPU_PORT, DEVICE_ID, Switch, SwitchError};
 
 /// How long a packet may take before its outcome is given up on.
 pub const OUTCOME_TIMEOUT: Duration = Duration::from_secs(5);
@@ -49,6 +49,8 @@ pub enum Bmv2NicError {
     },
     #[error("bmv2 {0}: {1}")]
     Unknown(String, String),
+    #[error("bmv2 {endpoint}: injecting the packet: {message}")]
+    Inject { endpoint: String, message: String },
     #[error(
         "bmv2 {endpoint}: no outcome within {OUTCOME_TIMEOUT:?} for the packet sent into port {port}: no frame out, no punts or drops counted"
     )]
@@ -124,6 +126,12 @@ impl Bmv2Nic {
         &self.switch
     }
 
+    /// The switch process, to send and receive frames directly (a benchmark's
+    /// stream of packets), bypassing [`Bmv2Nic::send`]'s outcome detection.
+    pub fn switch_mut(&mut self) -> &mut Switch {
+        &mut self.switch
+    }
+
     fn client_err(&self, source: ClientError) -> Bmv2NicError {
         Bmv2NicError::Client {
             endpoint: self.switch.grpc_addr.clone(),
@@ -174,28 +182,65 @@ impl Bmv2Nic {
     /// `rule` is set for a `policy_deny` drop by a deny rule (it is `None` for the
     /// default deny, and for every other outcome).
     pub async fn send(&mut self, port: u16, frame: &[u8]) -> Result<Outcome, Bmv2NicError> {
+        self.observe(port, frame, None::<std::future::Ready<Result<(), String>>>)
+            .await
+    }
+
+    /// What the switch did with a packet the caller injects itself with `inject`
+    /// (a controller's P4Runtime PacketOut, which only the primary session may
+    /// send); `frame` is the packet, as a punt would report it.
+    pub async fn observe_injected<F>(
+        &mut self,
+        frame: &[u8],
+        inject: F,
+    ) -> Result<Outcome, Bmv2NicError>
+    where
+        F: Future<Output = Result<(), String>>,
+    {
+        self.observe(CPU_PORT, frame, Some(inject)).await
+    }
+
+    async fn observe<F>(
+        &mut self,
+        port: u16,
+        frame: &[u8],
+        inject: Option<F>,
+    ) -> Result<Outcome, Bmv2NicError>
+    where
+        F: Future<Output = Result<(), String>>,
+    {
         let mut o = match self.observer.take() {
             Some(o) => o,
             None => self.connect_observer().await?,
         };
-        let r = self.send_observed(&mut o, port, frame).await;
+        let r = self.send_observed(&mut o, port, frame, inject).await;
         self.observer = Some(o);
         r
     }
 
-    async fn send_observed(
+    async fn send_observed<F>(
         &mut self,
         o: &mut Observer,
         port: u16,
         frame: &[u8],
-    ) -> Result<Outcome, Bmv2NicError> {
+        inject: Option<F>,
+    ) -> Result<Outcome, Bmv2NicError>
+    where
+        F: Future<Output = Result<(), String>>,
+    {
         // Counters moved by packets the controller re-injected since the last packet
         // of ours must not be taken for this one's.
         let (drops, punts) = o.read_reasons().await.map_err(|e| self.client_err(e))?;
         o.drops = drops;
         o.punts = punts;
         self.unclaimed.extend(self.switch.packets().drain());
-        self.switch.packets().send(port, frame)?;
+        match inject {
+            Some(f) => f.await.map_err(|message| Bmv2NicError::Inject {
+                endpoint: self.switch.grpc_addr.clone(),
+                message,
+            })?,
+            None => self.switch.packets().send(port, frame)?,
+        }
         let deadline = Instant::now() + OUTCOME_TIMEOUT;
         let mut wait = Duration::from_micros(200);
         loop {

@@ -735,7 +735,7 @@ pub async fn run(policy_path: &Path, target: &str, json: bool) -> Result<DemoRep
             .to_string();
         *report.intents_hit.entry(name).or_default() += n;
     }
-    say("  packets decided, by intent (rules the NICs hold now, all NICs):".into());
+    say("  packets decided, by intent (all NICs; rules deleted since included):".into());
     for (name, n) in &report.intents_hit {
         say(format!("    {name:<26} {n:>5}"));
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use ztnic_model::tables::{LocalEp, PortClass, VportCtx};
@@ -15,7 +16,7 @@ use ztnic_p4runtime_client::protocol::v1::{
     get_forwarding_pipeline_config_request::ResponseType, update::Type,
 };
 use ztnic_p4runtime_client::protocol::{P4InfoIndex, text};
-use ztnic_p4runtime_client::{Atomicity, ClientConfig, ClientError, P4RuntimeClient};
+use ztnic_p4runtime_client::{Atomicity, ClientConfig, ClientError, P4RuntimeClient, StreamEvent};
 use ztnic_p4tables::{Program, Written, names};
 
 use crate::ControllerError;
@@ -206,6 +207,23 @@ pub struct Nic {
     batch: usize,
     updates_sent: u64,
     closed: bool,
+    /// What deleted `policy` and `ctx_epoch` entries had counted: a P4Runtime
+    /// direct counter ends with its entry, a rule's and a context's counts
+    /// outlive it (read just before the delete).
+    retired: Counters,
+    /// For a rule whose entry was taken over in place from another rule (one
+    /// MODIFY, the direct counter carries on): the count the entry had then.
+    baseline: BTreeMap<u32, PacketsBytes>,
+    /// Conntrack timeouts are written divided by this (1: real time).
+    time_scale: u64,
+}
+
+/// Whose count an update ends: a `policy` or `ctx_epoch` entry deleted, or a
+/// `policy` entry modified over to another rule.
+#[derive(Clone, Copy, Debug)]
+enum Ends {
+    Rule { id: u32, to: Option<u32> },
+    Ctx(u32),
 }
 
 fn update(kind: Type, e: TableEntry) -> v1::Update {
@@ -286,19 +304,7 @@ impl Nic {
             op: "the P4Info".into(),
             source,
         })?;
-        for digest in [names::CTX_MISS, names::CT_EVENT] {
-            let cfg = digest_entry::Config {
-                max_timeout_ns: 0,
-                max_list_size: 1,
-                ack_timeout_ns: 1_000_000_000,
-            };
-            match client.enable_digest(digest, cfg).await {
-                Ok(()) => {}
-                // Still configured from before a controller restart.
-                Err(e) if e.code() == Some(tonic::Code::AlreadyExists) => {}
-                Err(e) => return Err(nic_err(e)),
-            }
-        }
+        enable_digests(&mut client).await.map_err(nic_err)?;
         let mut nic = Nic {
             info,
             client,
@@ -309,6 +315,9 @@ impl Nic {
             batch: DEFAULT_BATCH,
             updates_sent: 0,
             closed: false,
+            retired: Counters::default(),
+            baseline: BTreeMap::new(),
+            time_scale: 1,
         };
         if running {
             nic.read_back().await?;
@@ -354,6 +363,69 @@ impl Nic {
     /// Sets the number of updates per Write (at least 1).
     pub fn set_batch_size(&mut self, n: usize) {
         self.batch = n.max(1);
+    }
+
+    /// Writes conntrack timeouts divided by `k` (at least 1): for a device whose
+    /// clock runs `k` times faster than the time a configuration means, as when a
+    /// test replays recorded time faster on a switch that keeps real time.
+    pub fn set_time_scale(&mut self, k: u64) {
+        self.time_scale = k.max(1);
+    }
+
+    /// Installs the pipeline afresh (VERIFY_AND_COMMIT) even though the device
+    /// runs it: every table, register and counter is emptied, and so are the
+    /// record, the configuration and the counts kept of deleted entries. The
+    /// digests are enabled again.
+    pub async fn reload_pipeline(
+        &mut self,
+        pipeline: &PipelineSource,
+    ) -> Result<(), ControllerError> {
+        let r = self
+            .client
+            .set_pipeline(
+                pipeline.p4info.clone(),
+                pipeline.device_config.clone(),
+                pipeline.cookie(),
+            )
+            .await;
+        // Whatever the outcome, what was recorded may be gone.
+        self.written.clear();
+        self.config = None;
+        self.retired = Counters::default();
+        self.baseline.clear();
+        r.map_err(|e| self.client_err(e))?;
+        enable_digests(&mut self.client)
+            .await
+            .map_err(|e| self.client_err(e))?;
+        self.pipeline_set = true;
+        Ok(())
+    }
+
+    /// Waits up to `wait` for the next PacketIn on the session's stream; digest
+    /// lists met on the way are acknowledged and handed to `digests`.
+    pub async fn next_packet_in(
+        &mut self,
+        wait: Duration,
+        digests: &mut Vec<v1::DigestList>,
+    ) -> Result<Option<v1::PacketIn>, ControllerError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            match self.client.next_event_within(left).await {
+                Some(StreamEvent::PacketIn(p)) => return Ok(Some(p)),
+                Some(StreamEvent::Digest(d)) => {
+                    self.client
+                        .ack_digest(&d)
+                        .await
+                        .map_err(|e| self.client_err(e))?;
+                    digests.push(d);
+                }
+                Some(_) | None => {}
+            }
+        }
     }
 
     /// The P4Runtime session (for what this type does not wrap).
@@ -418,9 +490,16 @@ impl Nic {
             if done[i] {
                 continue;
             }
-            let ups = match scratch.updates(&self.program, &ops[i]) {
-                Ok(u) => u,
-                Err(ztnic_p4tables::MapError::RuleKeyTaken { id, other }) => {
+            let ups = match (&ops[i], scratch.updates(&self.program, &ops[i])) {
+                (Op::SetConfig(c), Ok(_)) if self.time_scale != 1 => self
+                    .program
+                    .config_entries(c, self.time_scale)
+                    .map_err(|e| self.map_err(&ops[i], e))?
+                    .into_iter()
+                    .map(|e| update(Type::Modify, e))
+                    .collect(),
+                (_, Ok(u)) => u,
+                (_, Err(ztnic_p4tables::MapError::RuleKeyTaken { id, other })) => {
                     // The rule that holds the key goes later in this list: the
                     // entry is modified in place to the new rule (no moment
                     // without a rule for that key) and the delete is subsumed.
@@ -441,7 +520,7 @@ impl Nic {
                         .map_err(|e| self.map_err(&ops[i], e))?;
                     vec![update(Type::Modify, e)]
                 }
-                Err(e) => return Err(self.map_err(&ops[i], e)),
+                (_, Err(e)) => return Err(self.map_err(&ops[i], e)),
             };
             scratch.record(&self.program, &ups);
             planned.extend(ups.into_iter().map(|u| (i, u)));
@@ -484,6 +563,12 @@ impl Nic {
         while rest.peek().is_some() {
             let chunk: Vec<(usize, v1::Update)> = rest.by_ref().take(batch).collect();
             let updates: Vec<v1::Update> = chunk.iter().map(|(_, u)| u.clone()).collect();
+            let mut ending = BTreeMap::new();
+            for (k, (_, u)) in chunk.iter().enumerate() {
+                if let Some(x) = self.count_ending(u).await? {
+                    ending.insert(k, x);
+                }
+            }
             let result = self.client.write(updates, Atomicity::ContinueOnError).await;
             let failed: BTreeMap<usize, (tonic::Code, String)> = match result {
                 Ok(()) => BTreeMap::new(),
@@ -508,6 +593,9 @@ impl Nic {
                 self.written.record(&self.program, std::slice::from_ref(u));
                 if gone {
                     continue;
+                }
+                if let Some((ends, pb)) = ending.remove(&k) {
+                    self.retire(ends, pb);
                 }
                 self.updates_sent += 1;
                 match ops.get(*i) {
@@ -595,12 +683,83 @@ impl Nic {
         })
     }
 
-    /// The device's counters: `drops` and `punts` by reason, and the direct counters
-    /// of `ctx_epoch` (per context) and `policy` (per rule id).
+    /// The device's counters: `drops` and `punts` by reason, and per context and
+    /// per rule id what the `ctx_epoch` and `policy` entries counted, those this
+    /// controller deleted included (the model's counters).
     pub async fn counters(&mut self) -> Result<Counters, ControllerError> {
-        read_counters(&mut self.client, &self.program)
+        let mut c = read_counters(&mut self.client, &self.program)
             .await
-            .map_err(|e| self.client_err(e))
+            .map_err(|e| self.client_err(e))?;
+        for (id, pb) in c.rules.iter_mut() {
+            if let Some(b) = self.baseline.get(id) {
+                *pb = pb.since(*b);
+            }
+        }
+        c.merge(&self.retired);
+        c.rules.retain(|_, pb| pb.packets > 0);
+        c.ctx.retain(|_, pb| pb.packets > 0);
+        Ok(c)
+    }
+
+    /// What the entries this controller deleted had counted, per rule and context.
+    pub fn retired_counters(&self) -> &Counters {
+        &self.retired
+    }
+
+    /// If `u` ends the count of a held `policy` or `ctx_epoch` entry: whose, and
+    /// the entry's direct counter now (read from the device).
+    async fn count_ending(
+        &mut self,
+        u: &v1::Update,
+    ) -> Result<Option<(Ends, PacketsBytes)>, ControllerError> {
+        let Some(Entity::TableEntry(e)) = u.entity.as_ref().and_then(|x| x.entity.as_ref()) else {
+            return Ok(None);
+        };
+        let Some(held) = self.written.get(e) else {
+            return Ok(None);
+        };
+        let ends = match (self.program.decode(held), u.r#type) {
+            (Ok(Op::SetRule(old)), t) if t == Type::Delete as i32 => Ends::Rule {
+                id: old.id,
+                to: None,
+            },
+            (Ok(Op::SetRule(old)), t) if t == Type::Modify as i32 => match self.program.decode(e) {
+                Ok(Op::SetRule(new)) if new.id != old.id => Ends::Rule {
+                    id: old.id,
+                    to: Some(new.id),
+                },
+                _ => return Ok(None),
+            },
+            (Ok(Op::SetCtxEpoch(c)), t) if t == Type::Delete as i32 => Ends::Ctx(c.ctx),
+            _ => return Ok(None),
+        };
+        let held = held.clone();
+        match self.client.read_direct_counter(&held).await {
+            Ok(d) => Ok(Some((
+                ends,
+                PacketsBytes {
+                    packets: u64::try_from(d.packet_count).unwrap_or(0),
+                    bytes: u64::try_from(d.byte_count).unwrap_or(0),
+                },
+            ))),
+            // gone from the device already: nothing left to keep
+            Err(e) if e.code() == Some(tonic::Code::NotFound) => Ok(None),
+            Err(e) => Err(self.client_err(e)),
+        }
+    }
+
+    /// Keeps what an entry counted once the update that ends it was accepted.
+    fn retire(&mut self, ends: Ends, pb: PacketsBytes) {
+        match ends {
+            Ends::Rule { id, to } => {
+                let own = self.baseline.remove(&id).map_or(pb, |b| pb.since(b));
+                self.retired.add_rule(id, own);
+                if let Some(to) = to {
+                    self.baseline.insert(to, pb);
+                }
+            }
+            Ends::Ctx(ctx) => self.retired.add_ctx(ctx, pb),
+        }
     }
 
     fn held_entry(&self, key_op: &Op) -> Option<Op> {
@@ -689,6 +848,25 @@ impl Nic {
             .await
             .map_err(|e| self.client_err(e))
     }
+}
+
+/// Enables the `ctx_miss` and `ct_event` digests: one digest per list, sent at
+/// once, acknowledged within a second.
+async fn enable_digests(client: &mut P4RuntimeClient) -> Result<(), ClientError> {
+    for digest in [names::CTX_MISS, names::CT_EVENT] {
+        let cfg = digest_entry::Config {
+            max_timeout_ns: 0,
+            max_list_size: 1,
+            ack_timeout_ns: 1_000_000_000,
+        };
+        match client.enable_digest(digest, cfg).await {
+            Ok(()) => {}
+            // Still configured from before a controller restart.
+            Err(e) if e.code() == Some(tonic::Code::AlreadyExists) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// A ztnic device's counters read over P4Runtime by any session (a backup may

@@ -13,7 +13,7 @@ use common::*;
 use ztnic_controller::{Controller, ControllerError, Nic};
 use ztnic_intent::Engine;
 use ztnic_model::tables::{CtxEpoch, LocalEp, PortClass, VportCtx};
-use ztnic_model::{Op, OverflowFlow};
+use ztnic_model::{Op, OverflowFlow, PacketsBytes};
 use ztnic_p4runtime_client::Atomicity;
 use ztnic_p4runtime_client::protocol::v1::{entity::Entity, update::Type};
 
@@ -521,6 +521,90 @@ async fn counters_read_indexed_and_direct_counters() {
     let pr = k.rules[&rule.id];
     assert_eq!((pr.packets, pr.bytes), (1, 1500));
     assert_eq!(k.rules.values().map(|x| x.packets).sum::<u64>(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_of_deleted_and_taken_over_entries_outlive_them() {
+    let (servers, mut c) = sockshop_setup().await;
+    let rule_of = |c: &Controller, intent: &str| {
+        let r = c.engine().rules();
+        *r.iter()
+            .find(|r| c.engine().intent_of_rule(r.id) == Some(intent))
+            .unwrap()
+    };
+    let old = rule_of(&c, "front-end-to-catalogue");
+    let ctx = c.engine().context_of("catalogue").unwrap().id;
+    let nic = c.nic_mut("node-1").unwrap();
+    let p = nic.program().clone();
+    let rule_key = p.rule_entry(&old).unwrap();
+    let ctx_key = p.entry(&Op::DeleteCtxEpoch { ctx }).unwrap();
+    servers[0].service.with_backend(|b| {
+        for _ in 0..3 {
+            assert!(b.hit(&rule_key, 100));
+        }
+        assert!(b.hit(&ctx_key, 64));
+    });
+    // Renamed: the new rule takes the old one's entry over in place (MODIFY, the
+    // direct counter carries on); the 3 packets stay the old rule's.
+    let mut f = sockshop();
+    f.intents
+        .iter_mut()
+        .find(|i| i.name == "front-end-to-catalogue")
+        .unwrap()
+        .name = "fe-to-catalogue".into();
+    c.apply(&f).await.unwrap();
+    let new = rule_of(&c, "fe-to-catalogue");
+    assert_ne!(new.id, old.id);
+    servers[0].service.with_backend(|b| {
+        for _ in 0..2 {
+            assert!(b.hit(&rule_key, 200));
+        }
+    });
+    let k = c.nic_mut("node-1").unwrap().counters().await.unwrap();
+    assert_eq!(
+        k.rules[&old.id],
+        PacketsBytes {
+            packets: 3,
+            bytes: 300
+        }
+    );
+    assert_eq!(
+        k.rules[&new.id],
+        PacketsBytes {
+            packets: 2,
+            bytes: 400
+        }
+    );
+    // Deleted: the intent and the catalogue workload go; both counts stay.
+    f.intents.retain(|i| i.name != "fe-to-catalogue");
+    f.workloads.retain(|w| w.name != "catalogue");
+    c.apply(&f).await.unwrap();
+    let nic = c.nic_mut("node-1").unwrap();
+    assert!(nic.written().get(&rule_key).is_none());
+    assert!(nic.written().get(&ctx_key).is_none());
+    let k = nic.counters().await.unwrap();
+    assert_eq!(
+        k.rules[&old.id],
+        PacketsBytes {
+            packets: 3,
+            bytes: 300
+        }
+    );
+    assert_eq!(
+        k.rules[&new.id],
+        PacketsBytes {
+            packets: 2,
+            bytes: 400
+        }
+    );
+    assert_eq!(
+        k.ctx[&ctx],
+        PacketsBytes {
+            packets: 1,
+            bytes: 64
+        }
+    );
+    assert_eq!(nic.retired_counters().rules.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

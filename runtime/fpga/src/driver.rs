@@ -280,14 +280,6 @@ struct PolicyEntry {
     rules: [Option<Rule>; 4],
 }
 
-fn add_pb(m: &mut BTreeMap<u32, PacketsBytes>, k: u32, pb: PacketsBytes) {
-    if pb.packets != 0 {
-        let e = m.entry(k).or_default();
-        e.packets += pb.packets;
-        e.bytes += pb.bytes;
-    }
-}
-
 fn be_bytes(v: u128, n: usize) -> Vec<u8> {
     v.to_be_bytes()[16 - n..].to_vec()
 }
@@ -324,8 +316,7 @@ pub struct Driver<R: RegisterAccess> {
     /// Idle timeouts of the overflow flows this driver wrote (the hardware has none).
     overflow_idle: HashMap<[u8; 39], u64>,
     /// Counts of rules and contexts whose hardware counters were freed with their entry.
-    retired_rules: BTreeMap<u32, PacketsBytes>,
-    retired_ctx: BTreeMap<u32, PacketsBytes>,
+    retired: Counters,
 }
 
 /// The conntrack timeouts in the order of `regmap::timeout_enum`.
@@ -472,8 +463,7 @@ impl<R: RegisterAccess> Driver<R> {
             rule_pos: HashMap::new(),
             overflow: Placement::default(),
             overflow_idle: HashMap::new(),
-            retired_rules: BTreeMap::new(),
-            retired_ctx: BTreeMap::new(),
+            retired: Counters::default(),
         };
         let ty = d.read(regmap::id::BASE)?;
         if ty != regmap::id::TYPE {
@@ -666,8 +656,7 @@ impl<R: RegisterAccess> Driver<R> {
         self.rule_pos.clear();
         self.overflow = Placement::default();
         self.overflow_idle.clear();
-        self.retired_rules.clear();
-        self.retired_ctx.clear();
+        self.retired = Counters::default();
         self.config = Config::default();
         self.write_config(&Config::default())
     }
@@ -791,7 +780,7 @@ impl<R: RegisterAccess> Driver<R> {
             // the rule's hardware counter is freed; its count is kept in software
             let idx = slot * 4 + pos as u32;
             let pb = self.read_pb(table_enum::RULE_COUNTER, idx)?;
-            add_pb(&mut self.retired_rules, id, pb);
+            self.retired.add_rule(id, pb);
             self.table_write(table_enum::RULE_COUNTER, idx, &[])?;
         }
         Ok(true)
@@ -924,7 +913,7 @@ impl<R: RegisterAccess> Driver<R> {
                     .ok_or_else(|| FpgaError::NotFound(format!("ctx_epoch {ctx}")))?;
                 self.clear_entry(table_enum::CTX_EPOCH, slot)?;
                 let pb = self.read_pb(table_enum::CTX_COUNTER, slot)?;
-                add_pb(&mut self.retired_ctx, *ctx, pb);
+                self.retired.add_ctx(*ctx, pb);
                 self.table_write(table_enum::CTX_COUNTER, slot, &[])?;
             }
             Op::SetRemoteEp(e) => {
@@ -1061,20 +1050,19 @@ impl<R: RegisterAccess> Driver<R> {
                 c.punts.insert(*r, n);
             }
         }
-        c.ctx = self.retired_ctx.clone();
-        c.rules = self.retired_rules.clone();
         let ctxs: BTreeMap<u32, u32> = self.ctx_epoch.slots.iter().map(|(c, s)| (*c, *s)).collect();
         for (ctx, slot) in ctxs {
             let pb = self.read_pb(table_enum::CTX_COUNTER, slot)?;
-            add_pb(&mut c.ctx, ctx, pb);
+            c.add_ctx(ctx, pb);
         }
         let rules: Vec<(u32, (u64, usize))> = self.rule_pos.iter().map(|(k, v)| (*k, *v)).collect();
         for (id, (key, pos)) in rules {
             if let Some(slot) = self.policy_slot(key) {
                 let pb = self.read_pb(table_enum::RULE_COUNTER, slot * 4 + pos as u32)?;
-                add_pb(&mut c.rules, id, pb);
+                c.add_rule(id, pb);
             }
         }
+        c.merge(&self.retired);
         Ok(c)
     }
 

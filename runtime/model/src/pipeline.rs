@@ -62,6 +62,20 @@ impl PacketsBytes {
         self.packets += 1;
         self.bytes += bytes as u64;
     }
+
+    /// Adds another count to this one.
+    pub fn merge(&mut self, o: PacketsBytes) {
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+    }
+
+    /// This count less `o` (zero where `o` is larger).
+    pub fn since(self, o: PacketsBytes) -> PacketsBytes {
+        PacketsBytes {
+            packets: self.packets.saturating_sub(o.packets),
+            bytes: self.bytes.saturating_sub(o.bytes),
+        }
+    }
 }
 
 /// The datapath's counters (docs/datapath.md §8).
@@ -73,6 +87,40 @@ pub struct Counters {
     pub ctx: BTreeMap<u32, PacketsBytes>,
     /// Per rule (`policy` direct counter).
     pub rules: BTreeMap<u32, PacketsBytes>,
+}
+
+impl Counters {
+    /// Adds `pb` to rule `id`'s count (nothing when `pb` counted no packet).
+    pub fn add_rule(&mut self, id: u32, pb: PacketsBytes) {
+        if pb.packets != 0 {
+            self.rules.entry(id).or_default().merge(pb);
+        }
+    }
+
+    /// Adds `pb` to context `ctx`'s count (nothing when `pb` counted no packet).
+    pub fn add_ctx(&mut self, ctx: u32, pb: PacketsBytes) {
+        if pb.packets != 0 {
+            self.ctx.entry(ctx).or_default().merge(pb);
+        }
+    }
+
+    /// Adds every count of `o` to this one. A device's counters plus what its
+    /// deleted entries had counted (a rule's and a context's counts outlive their
+    /// entries: the runtime keeps them) are the model's counters.
+    pub fn merge(&mut self, o: &Counters) {
+        for (r, n) in &o.drops {
+            *self.drops.entry(*r).or_default() += n;
+        }
+        for (r, n) in &o.punts {
+            *self.punts.entry(*r).or_default() += n;
+        }
+        for (id, pb) in &o.rules {
+            self.add_rule(*id, *pb);
+        }
+        for (ctx, pb) in &o.ctx {
+            self.add_ctx(*ctx, *pb);
+        }
+    }
 }
 
 /// One NIC's datapath: configuration, tables, conntrack and counters.
