@@ -245,21 +245,7 @@ fn geneve_reply(cfg: &Config) -> Result<Vec<u8>, Error> {
     ))
 }
 
+/// A 60-byte IPv4/UDP frame.
 fn udp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
-    let payload = [0u8; 18];
-    let udp_len = 8 + payload.len() as u16;
-    let mut f = vec![0x02, 0, 0, 0, 0, 0xaa, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00];
-    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0];
-    ip[2..4].copy_from_slice(&(20 + udp_len).to_be_bytes());
-    ip.extend_from_slice(&src);
-    ip.extend_from_slice(&dst);
-    let sum = !ztnic_model::parse::ipv4_checksum_fold(&ip);
-    ip[10..12].copy_from_slice(&sum.to_be_bytes());
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(&sport.to_be_bytes());
-    f.extend_from_slice(&dport.to_be_bytes());
-    f.extend_from_slice(&udp_len.to_be_bytes());
-    f.extend_from_slice(&[0, 0]);
-    f.extend_from_slice(&payload);
-    f
+    ztnic_testkit::frames::udp_frame(60, src, dst, sport, dport)
 }

@@ -60,16 +60,7 @@ fn switch() -> Result<Bmv2Target, Failed> {
 
 /// Ethernet / IPv4 / UDP 10.0.0.1:1000 → 10.0.1.5:53.
 fn udp_frame() -> Vec<u8> {
-    let mut f = vec![0x02, 0, 0, 0, 0, 0xaa, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00];
-    let mut ip = vec![
-        0x45, 0, 0, 36, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 1, 5,
-    ];
-    let sum = !ztnic_model::parse::ipv4_checksum_fold(&ip);
-    ip[10..12].copy_from_slice(&sum.to_be_bytes());
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(&[0x03, 0xe8, 0x00, 0x35, 0x00, 0x10, 0, 0]);
-    f.extend_from_slice(&[0u8; 8]);
-    f
+    ztnic_testkit::frames::udp_frame(50, [10, 0, 0, 1], [10, 0, 1, 5], 1000, 53)
 }
 
 fn be(b: &[u8]) -> u128 {

@@ -9,8 +9,7 @@ use std::net::IpAddr;
 
 use ztnic_fpga::{Driver, FpgaError, Geometry};
 use ztnic_model::addr::to_u128;
-use ztnic_model::policy::Action;
-use ztnic_model::{Config, Counters, Op, Outcome, PortClass, RemoteAction, Rule};
+use ztnic_model::{Config, Counters, Op, Outcome};
 use ztnic_rtl_sim::{Nic, SimError};
 use ztnic_scenario::{Target, TargetError};
 
@@ -154,107 +153,4 @@ impl Rng {
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n.max(1)
     }
-}
-
-/// An IPv4/UDP frame of exactly `len` bytes (at least 42) from `src` to `dst`.
-pub fn udp_frame(len: usize, src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
-    let len = len.max(42);
-    let mut f = vec![0u8; len];
-    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, 0xaa]);
-    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 0xbb]);
-    f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
-    let ip_len = (len - 14) as u16;
-    f[14] = 0x45;
-    f[16..18].copy_from_slice(&ip_len.to_be_bytes());
-    f[22] = 64;
-    f[23] = 17;
-    f[26..30].copy_from_slice(&src);
-    f[30..34].copy_from_slice(&dst);
-    let csum = !ztnic_model::parse::ipv4_checksum_fold(&f[14..34]);
-    f[24..26].copy_from_slice(&csum.to_be_bytes());
-    f[34..36].copy_from_slice(&sport.to_be_bytes());
-    f[36..38].copy_from_slice(&dport.to_be_bytes());
-    f[38..40].copy_from_slice(&(ip_len - 20).to_be_bytes());
-    for (i, b) in f[42..].iter_mut().enumerate() {
-        *b = i as u8;
-    }
-    f
-}
-
-/// A minimum-size (60-byte) IPv4/TCP segment without payload.
-#[allow(clippy::too_many_arguments)]
-pub fn tcp_frame(
-    src: [u8; 4],
-    dst: [u8; 4],
-    sport: u16,
-    dport: u16,
-    flags: u8,
-    seq: u32,
-    ack: u32,
-    win: u16,
-) -> Vec<u8> {
-    let mut f = vec![0u8; 60];
-    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, 0xaa]);
-    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 0xbb]);
-    f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
-    f[14] = 0x45;
-    f[16..18].copy_from_slice(&40u16.to_be_bytes());
-    f[22] = 64;
-    f[23] = 6;
-    f[26..30].copy_from_slice(&src);
-    f[30..34].copy_from_slice(&dst);
-    let csum = !ztnic_model::parse::ipv4_checksum_fold(&f[14..34]);
-    f[24..26].copy_from_slice(&csum.to_be_bytes());
-    f[34..36].copy_from_slice(&sport.to_be_bytes());
-    f[36..38].copy_from_slice(&dport.to_be_bytes());
-    f[38..42].copy_from_slice(&seq.to_be_bytes());
-    f[42..46].copy_from_slice(&ack.to_be_bytes());
-    f[46] = 0x50;
-    f[47] = flags;
-    f[48..50].copy_from_slice(&win.to_be_bytes());
-    f
-}
-
-/// Table writes of a small NIC: vport 1 (10.0.0.1, ctx 256) may send UDP anywhere in
-/// `world` (natively out of the uplink, port 0); the CPU port is 255.
-pub fn world_udp_setup() -> Vec<Op> {
-    use ztnic_model::{CtxEpoch, PortRange, Prefix, ProtoMatch, RemoteEp, VportCtx};
-    let ip = |s: &str| s.parse::<IpAddr>().expect("literal address");
-    vec![
-        Op::SetPortClass {
-            port: 0,
-            class: PortClass::Uplink,
-        },
-        Op::SetPortClass {
-            port: 1,
-            class: PortClass::Vport,
-        },
-        Op::SetPortClass {
-            port: 255,
-            class: PortClass::Cpu,
-        },
-        Op::SetVportCtx(VportCtx {
-            port: 1,
-            ip: ip("10.0.0.1"),
-            ctx: 256,
-            zone: 0,
-        }),
-        Op::SetCtxEpoch(CtxEpoch { ctx: 256, epoch: 1 }),
-        Op::SetRemoteEp(RemoteEp {
-            prefix: Prefix {
-                addr: ip("0.0.0.0"),
-                len: 0,
-            },
-            action: RemoteAction::World,
-        }),
-        Op::SetRule(Rule {
-            id: 1,
-            priority: 1,
-            src: Some(256),
-            dst: None,
-            proto: ProtoMatch(Some(17)),
-            ports: PortRange::ANY,
-            action: Action::Allow,
-        }),
-    ]
 }

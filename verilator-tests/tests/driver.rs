@@ -4,7 +4,9 @@
 use ztnic_fpga::{EventKind, FpgaError};
 use ztnic_model::policy::Action;
 use ztnic_model::{Op, PortRange, ProtoMatch, Rule, Verdict};
-use ztnic_verilator_tests::{RtlError, RtlTarget, udp_frame, world_udp_setup};
+use ztnic_testkit::fixtures::world_udp_setup;
+use ztnic_testkit::frames::udp_frame;
+use ztnic_verilator_tests::{RtlError, RtlTarget};
 
 fn rule(id: u32, lo: u16) -> Rule {
     Rule {

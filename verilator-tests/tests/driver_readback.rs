@@ -14,7 +14,8 @@ use ztnic_model::{
     PortClass, PortRange, Prefix, ProtoMatch, PuntReason, RemoteAction, RemoteEp, Rule, VportCtx,
 };
 use ztnic_rtl_sim::{Nic, Status, regmap};
-use ztnic_verilator_tests::{udp_frame, world_udp_setup};
+use ztnic_testkit::fixtures::world_udp_setup;
+use ztnic_testkit::frames::udp_frame;
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()

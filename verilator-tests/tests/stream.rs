@@ -4,7 +4,9 @@
 
 use ztnic_model::{Config, Verdict};
 use ztnic_scenario::{ModelTarget, Target};
-use ztnic_verilator_tests::{Rng, RtlTarget, udp_frame, world_udp_setup};
+use ztnic_testkit::fixtures::world_udp_setup;
+use ztnic_testkit::frames::udp_frame;
+use ztnic_verilator_tests::{Rng, RtlTarget};
 
 const SIZES: &[usize] = &[60, 61, 63, 64, 65, 66, 100, 127, 128, 129, 512, 1500, 9000];
 

@@ -8,7 +8,9 @@ use ztnic_model::{CtxEpoch, Verdict};
 use ztnic_rtl_sim::Bits;
 use ztnic_rtl_sim::regmap::{layout, table_enum};
 use ztnic_scenario::Op;
-use ztnic_verilator_tests::{Rng, RtlTarget, udp_frame, world_udp_setup};
+use ztnic_testkit::fixtures::world_udp_setup;
+use ztnic_testkit::frames::udp_frame;
+use ztnic_verilator_tests::{Rng, RtlTarget};
 
 #[test]
 fn random_ctx_epoch_inserts_and_deletes_match_a_map() {

@@ -9,7 +9,9 @@ use std::net::IpAddr;
 use ztnic_model::policy::Action;
 use ztnic_model::{Config, LocalEp, Op, Outcome, PortRange, ProtoMatch, Rule, Verdict};
 use ztnic_scenario::{ModelTarget, Target};
-use ztnic_verilator_tests::{RtlTarget, tcp_frame, udp_frame, world_udp_setup};
+use ztnic_testkit::fixtures::world_udp_setup;
+use ztnic_testkit::frames::{tcp_frame, udp_frame};
+use ztnic_verilator_tests::RtlTarget;
 
 /// vport 1 (10.0.0.1, ctx 256) may send UDP and TCP to `world`; replies come back on
 /// the uplink (port 0) to 10.0.0.1.

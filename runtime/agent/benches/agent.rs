@@ -148,25 +148,7 @@ async fn write_rate(endpoint: &str, ops: &[Op], batch: usize) -> f64 {
 }
 
 fn tcp_syn(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
-    let mut f = vec![0u8; 60];
-    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, 0xaa]);
-    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 0xbb]);
-    f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
-    f[14] = 0x45;
-    f[16..18].copy_from_slice(&40u16.to_be_bytes());
-    f[22] = 64;
-    f[23] = 6;
-    f[26..30].copy_from_slice(&src);
-    f[30..34].copy_from_slice(&dst);
-    let csum = !ztnic_model::parse::ipv4_checksum_fold(&f[14..34]);
-    f[24..26].copy_from_slice(&csum.to_be_bytes());
-    f[34..36].copy_from_slice(&sport.to_be_bytes());
-    f[36..38].copy_from_slice(&dport.to_be_bytes());
-    f[38..42].copy_from_slice(&1u32.to_be_bytes());
-    f[46] = 0x50;
-    f[47] = 0x02;
-    f[48..50].copy_from_slice(&65535u16.to_be_bytes());
-    f
+    ztnic_testkit::frames::Tcp::syn(src, dst, sport, dport).frame()
 }
 
 fn pct(sorted: &[f64], p: f64) -> f64 {

@@ -8,6 +8,7 @@
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use ztnic_testkit::frames::Tcp;
 
 use ztnic_agent::{Agent, FpgaBackend, SimDevice};
 use ztnic_controller::{Controller, ControllerError, Nic, PipelineSource, SlowPathAction};
@@ -126,30 +127,18 @@ fn tcp(
     ack: u32,
     payload: usize,
 ) -> Vec<u8> {
-    let len = (54 + payload).max(60);
-    let mut f = vec![0u8; len];
-    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, 0xaa]);
-    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 0xbb]);
-    f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
-    f[14] = 0x45;
-    f[16..18].copy_from_slice(&(40 + payload as u16).to_be_bytes());
-    f[22] = 64;
-    f[23] = 6;
-    f[26..30].copy_from_slice(&src);
-    f[30..34].copy_from_slice(&dst);
-    let csum = !ztnic_model::parse::ipv4_checksum_fold(&f[14..34]);
-    f[24..26].copy_from_slice(&csum.to_be_bytes());
-    f[34..36].copy_from_slice(&sport.to_be_bytes());
-    f[36..38].copy_from_slice(&dport.to_be_bytes());
-    f[38..42].copy_from_slice(&seq.to_be_bytes());
-    f[42..46].copy_from_slice(&ack.to_be_bytes());
-    f[46] = 0x50;
-    f[47] = flags;
-    f[48..50].copy_from_slice(&65535u16.to_be_bytes());
-    for (i, b) in f[54..54 + payload].iter_mut().enumerate() {
-        *b = i as u8;
+    Tcp {
+        src,
+        dst,
+        sport,
+        dport,
+        flags,
+        seq,
+        ack,
+        win: 65535,
+        payload,
     }
-    f
+    .frame()
 }
 
 /// One frame into data-plane port `port` of the simulated NIC.

@@ -3,24 +3,14 @@
 //! cells (index `way · 4096 + bucket`), read the same way as on bmv2.
 #![allow(clippy::unwrap_used)]
 
-use std::net::{IpAddr, Ipv4Addr};
-
 use ztnic_agent::{Agent, FpgaBackend, SimDevice};
-use ztnic_model::tables::{CtxEpoch, LocalEp, PortClass, VportCtx};
-use ztnic_model::{Action, Config, CtKey, Op, PortRange, ProtoMatch, Rule, Verdict};
+use ztnic_model::{CtKey, Op, Verdict};
 use ztnic_p4runtime_client::protocol::v1::{P4Data, p4_data::Data};
 use ztnic_p4runtime_client::{Atomicity, ClientConfig, P4RuntimeClient};
 use ztnic_p4runtime_server::ServerConfig;
 use ztnic_p4tables::conntrack::{self, CtInfo, CtWin};
 use ztnic_p4tables::{Program, Written, names, ztnic_p4info, ztnic_program};
-use ztnic_scenario::packet::{Ipv4Spec, PacketSpec, TcpSpec, UdpSpec};
-
-const A: &str = "10.0.0.1";
-const B: &str = "10.0.0.2";
-
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
+use ztnic_testkit::fixtures::{A, B, ip, two_workloads, two_workloads_traffic};
 
 async fn write(c: &mut P4RuntimeClient, p: &Program, w: &mut Written, ops: &[Op]) {
     for op in ops {
@@ -30,103 +20,6 @@ async fn write(c: &mut P4RuntimeClient, p: &Program, w: &mut Written, ops: &[Op]
             .unwrap_or_else(|e| panic!("{op:?}: {e}"));
         w.record(p, &u);
     }
-}
-
-fn rule(id: u32, src: u32, dst: u32, proto: u8, port: u16) -> Op {
-    Op::SetRule(Rule {
-        id,
-        priority: 10,
-        src: Some(src),
-        dst: Some(dst),
-        proto: ProtoMatch(Some(proto)),
-        ports: PortRange { lo: port, hi: port },
-        action: Action::Allow,
-    })
-}
-
-/// Two local workloads: A (ctx 256) on vport 1, B (ctx 258) on vport 2; A may
-/// send B DNS, B may open postgres on A.
-fn tables() -> Vec<Op> {
-    let mut ops = vec![
-        Op::SetPortClass {
-            port: 0,
-            class: PortClass::Uplink,
-        },
-        Op::SetPortClass {
-            port: 255,
-            class: PortClass::Cpu,
-        },
-    ];
-    for (port, addr, ctx) in [(1u16, A, 256u32), (2, B, 258)] {
-        ops.push(Op::SetPortClass {
-            port,
-            class: PortClass::Vport,
-        });
-        ops.push(Op::SetCtxEpoch(CtxEpoch { ctx, epoch: 1 }));
-        ops.push(Op::SetVportCtx(VportCtx {
-            port,
-            ip: ip(addr),
-            ctx,
-            zone: 0,
-        }));
-        ops.push(Op::SetLocalEp(LocalEp {
-            ip: ip(addr),
-            vport: port,
-            ctx,
-            zone: 0,
-        }));
-    }
-    ops.push(rule(1, 256, 258, 17, 53));
-    ops.push(rule(2, 258, 256, 6, 5432));
-    ops
-}
-
-fn v4(s: &str) -> Ipv4Addr {
-    s.parse().unwrap()
-}
-
-fn ipv4(src: &str, dst: &str) -> Option<Ipv4Spec> {
-    Some(Ipv4Spec {
-        src: v4(src),
-        dst: v4(dst),
-        ttl: 64,
-        id: 0,
-        df: false,
-        mf: false,
-        frag_offset: 0,
-        options: 0,
-        proto: None,
-    })
-}
-
-fn udp(src: &str, dst: &str, sport: u16, dport: u16) -> Vec<u8> {
-    PacketSpec {
-        ipv4: ipv4(src, dst),
-        udp: Some(UdpSpec { sport, dport }),
-        payload: 20,
-        ..Default::default()
-    }
-    .build(&Config::default())
-    .unwrap()
-    .bytes
-}
-
-fn tcp(src: &str, dst: &str, sport: u16, dport: u16, flags: &str, seq: u32, ack: u32) -> Vec<u8> {
-    PacketSpec {
-        ipv4: ipv4(src, dst),
-        tcp: Some(TcpSpec {
-            sport,
-            dport,
-            flags: flags.into(),
-            seq,
-            ack,
-            win: 65535,
-        }),
-        ..Default::default()
-    }
-    .build(&Config::default())
-    .unwrap()
-    .bytes
 }
 
 fn bits(d: &P4Data) -> &[u8] {
@@ -155,7 +48,7 @@ async fn the_conntrack_registers_hold_the_flows_the_hardware_tracks() {
         .unwrap();
     let p = ztnic_program().unwrap();
     let mut w = Written::new();
-    write(&mut c, &p, &mut w, &tables()).await;
+    write(&mut c, &p, &mut w, &two_workloads()).await;
 
     // nothing tracked yet: every cell reads, and every one is empty
     let infos = c.read_register(names::CT_INFO, None).await.unwrap();
@@ -167,19 +60,7 @@ async fn the_conntrack_registers_hold_the_flows_the_hardware_tracks() {
     );
 
     // A → B DNS (no answer), then B opens postgres on A: SYN, SYN-ACK, ACK
-    let outs = a.with_backend(|b| {
-        b.device()
-            .send(
-                1_000,
-                &[
-                    (1, udp(A, B, 40000, 53)),
-                    (2, tcp(B, A, 45000, 5432, "S", 1000, 0)),
-                    (1, tcp(A, B, 5432, 45000, "SA", 5000, 1001)),
-                    (2, tcp(B, A, 45000, 5432, "A", 1001, 5001)),
-                ],
-            )
-            .unwrap()
-    });
+    let outs = a.with_backend(|b| b.device().send(1_000, &two_workloads_traffic()).unwrap());
     let ports: Vec<_> = outs
         .iter()
         .map(|o| match o.verdict {

@@ -6,6 +6,7 @@
 
 use std::net::IpAddr;
 use std::time::Duration;
+use ztnic_testkit::frames::udp_frame;
 
 use ztnic_agent::{Agent, FpgaBackend, SimDevice};
 use ztnic_fpga::Driver;
@@ -132,27 +133,7 @@ fn base() -> Vec<Op> {
 fn udp(src: &str, dst: &str, dport: u16) -> Vec<u8> {
     let s: std::net::Ipv4Addr = src.parse().unwrap();
     let d: std::net::Ipv4Addr = dst.parse().unwrap();
-    ztnic_verilator_frame(s.octets(), d.octets(), 40000, dport)
-}
-
-/// A 64-byte IPv4/UDP frame.
-fn ztnic_verilator_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
-    let mut f = vec![0u8; 64];
-    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, 0xaa]);
-    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 0xbb]);
-    f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
-    f[14] = 0x45;
-    f[16..18].copy_from_slice(&50u16.to_be_bytes());
-    f[22] = 64;
-    f[23] = 17;
-    f[26..30].copy_from_slice(&src);
-    f[30..34].copy_from_slice(&dst);
-    let csum = !ztnic_model::parse::ipv4_checksum_fold(&f[14..34]);
-    f[24..26].copy_from_slice(&csum.to_be_bytes());
-    f[34..36].copy_from_slice(&sport.to_be_bytes());
-    f[36..38].copy_from_slice(&dport.to_be_bytes());
-    f[38..40].copy_from_slice(&30u16.to_be_bytes());
-    f
+    udp_frame(64, s.octets(), d.octets(), 40000, dport)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,13 +2,9 @@
 //! policy applied to it, a pcap replayed, counters read; bad input rejected.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
-use std::net::{Ipv4Addr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-use ztnic_model::Config;
-use ztnic_scenario::packet::{Ipv4Spec, PacketSpec, TcpSpec};
+use common::*;
 
 const POLICY: &str = r#"
 hosts:
@@ -27,121 +23,14 @@ intents:
   - {name: web-to-db, from: {app: web}, to: {app: db}, proto: tcp, ports: 5432, action: allow}
 "#;
 
-fn ztnic() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ztnic"))
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ztnic-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn syn(src: [u8; 4], dst: [u8; 4], dport: u16) -> Vec<u8> {
-    PacketSpec {
-        ipv4: Some(Ipv4Spec {
-            src: Ipv4Addr::from(src),
-            dst: Ipv4Addr::from(dst),
-            ttl: 64,
-            id: 0,
-            df: false,
-            mf: false,
-            frag_offset: 0,
-            options: 0,
-            proto: None,
-        }),
-        tcp: Some(TcpSpec {
-            sport: 40000,
-            dport,
-            flags: "S".into(),
-            seq: 1,
-            ack: 0,
-            win: 65535,
-        }),
-        ..PacketSpec::default()
-    }
-    .build(&Config::default())
-    .unwrap()
-    .bytes
-}
-
-/// A classic pcap of `frames`, one per millisecond.
-fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
-    let mut b = Vec::new();
-    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-    for (i, f) in frames.iter().enumerate() {
-        let len = f.len() as u32;
-        for v in [100u32, 1000 * i as u32, len, len] {
-            b.extend_from_slice(&v.to_le_bytes());
-        }
-        b.extend_from_slice(f);
-    }
-    std::fs::write(path, b).unwrap();
-}
-
-/// Frames of a pcap written by `ztnic replay`.
-fn read_pcap(path: &Path) -> Vec<Vec<u8>> {
-    let b = std::fs::read(path).unwrap();
-    let mut out = Vec::new();
-    let mut i = 24;
-    while i + 16 <= b.len() {
-        let len = u32::from_le_bytes(b[i + 8..i + 12].try_into().unwrap()) as usize;
-        out.push(b[i + 16..i + 16 + len].to_vec());
-        i += 16 + len;
-    }
-    out
-}
-
 /// The test traffic: from the internet to web on 443 (allowed), to web on 22 (no
 /// intent), to an address nobody has (no local endpoint).
 fn traffic() -> Vec<Vec<u8>> {
     vec![
-        syn([203, 0, 113, 7], [10, 1, 0, 1], 443),
-        syn([203, 0, 113, 7], [10, 1, 0, 1], 22),
-        syn([203, 0, 113, 7], [10, 1, 0, 77], 443),
+        syn_from_internet([10, 1, 0, 1], 443),
+        syn_from_internet([10, 1, 0, 1], 22),
+        syn_from_internet([10, 1, 0, 77], 443),
     ]
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
-struct AgentProcess(Child);
-
-impl Drop for AgentProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_agent() -> (AgentProcess, String) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = ztnic()
-        .args(["agent", "--listen", &addr])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // the agent says when it serves
-    let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.contains(&addr), "agent said: {line}");
-    (AgentProcess(child), addr)
 }
 
 #[test]
@@ -149,7 +38,7 @@ fn replay_through_the_verilated_nic_writes_what_came_out() {
     let d = tmp("replay-sim");
     let (policy, input, out) = (d.join("p.yaml"), d.join("in.pcap"), d.join("out.pcap"));
     std::fs::write(&policy, POLICY).unwrap();
-    write_pcap(&input, &traffic());
+    write_pcap(&input, &traffic()).unwrap();
     let r = json(
         &ztnic()
             .arg("replay")
@@ -166,7 +55,7 @@ fn replay_through_the_verilated_nic_writes_what_came_out() {
     assert_eq!(r["dropped"]["policy_default_deny"], 1);
     assert_eq!(r["dropped"]["no_local_ep"], 1);
     // the delivered SYN, as it left vport 1
-    let frames = read_pcap(&out);
+    let frames = read_pcap(&out).unwrap();
     assert_eq!(frames.len(), 1);
     assert_eq!(frames[0], traffic()[0]);
 }
@@ -217,7 +106,7 @@ fn an_agent_process_is_programmed_replayed_into_and_read() {
     assert_eq!(again["applied"]["node-1"]["inserts"], 0);
 
     // replay through PacketOut (mode 1: as if arrived on the uplink)
-    write_pcap(&input, &traffic());
+    write_pcap(&input, &traffic()).unwrap();
     let r = json(
         &ztnic()
             .arg("replay")

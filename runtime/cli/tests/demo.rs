@@ -4,18 +4,14 @@
 //! `simple_switch_grpc` on PATH the bmv2 checks are reported as ignored, loudly.
 #![allow(clippy::unwrap_used)]
 
-use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::PathBuf;
+use std::process::Output;
+
+use common::{WEB_POLICY, syn_from_internet, write_pcap, ztnic};
 use libtest_mimic::{Arguments, Failed, Trial};
 use ztnic_bmv2::tools::{SIMPLE_SWITCH_GRPC, find, skip};
-use ztnic_model::Config;
-use ztnic_scenario::packet::{Ipv4Spec, PacketSpec, TcpSpec};
-
-fn ztnic() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ztnic"))
-}
 
 fn ensure(ok: bool, what: impl FnOnce() -> String) -> Result<(), Failed> {
     if ok { Ok(()) } else { Err(what().into()) }
@@ -112,74 +108,6 @@ fn a_missing_policy_file_is_a_clear_error() -> Result<(), Failed> {
     Ok(())
 }
 
-const POLICY: &str = r#"
-hosts:
-  - {name: node-1, vtep: 192.168.0.1}
-workloads:
-  - name: web
-    labels: {app: web}
-    instances:
-      - {ip: 10.1.0.1, host: node-1, vport: 1}
-intents:
-  - {name: internet-to-web, from: world, to: {app: web}, proto: tcp, ports: 443, action: allow}
-"#;
-
-fn syn(dst: [u8; 4], dport: u16) -> Vec<u8> {
-    PacketSpec {
-        ipv4: Some(Ipv4Spec {
-            src: Ipv4Addr::new(203, 0, 113, 7),
-            dst: Ipv4Addr::from(dst),
-            ttl: 64,
-            id: 0,
-            df: false,
-            mf: false,
-            frag_offset: 0,
-            options: 0,
-            proto: None,
-        }),
-        tcp: Some(TcpSpec {
-            sport: 40000,
-            dport,
-            flags: "S".into(),
-            seq: 1,
-            ack: 0,
-            win: 65535,
-        }),
-        ..PacketSpec::default()
-    }
-    .build(&Config::default())
-    .unwrap()
-    .bytes
-}
-
-/// A classic pcap of `frames`, one per millisecond.
-fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
-    let mut b = Vec::new();
-    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-    for (i, f) in frames.iter().enumerate() {
-        let len = f.len() as u32;
-        for v in [100u32, 1000 * i as u32, len, len] {
-            b.extend_from_slice(&v.to_le_bytes());
-        }
-        b.extend_from_slice(f);
-    }
-    std::fs::write(path, b).unwrap();
-}
-
-/// An ARP request for 192.168.0.1 (punted: the runtime answers ARP).
-fn arp() -> Vec<u8> {
-    let mut f = Vec::new();
-    f.extend_from_slice(&[0xff; 6]);
-    f.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0x08, 0x06]);
-    f.extend_from_slice(&[0, 1, 0x08, 0, 6, 4, 0, 1]);
-    f.extend_from_slice(&[2, 0, 0, 0, 0, 1, 192, 168, 0, 2]);
-    f.extend_from_slice(&[0, 0, 0, 0, 0, 0, 192, 168, 0, 1]);
-    f.resize(60, 0);
-    f
-}
-
 /// `ztnic replay --target bmv2`: a switch programmed from a policy, three SYNs
 /// from the internet into its uplink (allowed, no intent, no local endpoint) and
 /// an ARP request (punted): forwards, drops and punts are each told apart.
@@ -188,14 +116,14 @@ fn replay_through_bmv2_tallies_what_the_switch_did() -> Result<(), Failed> {
         std::env::temp_dir().join(format!("ztnic-cli-{}-replay-bmv2", std::process::id()));
     std::fs::create_dir_all(&d)?;
     let (policy, input, out) = (d.join("p.yaml"), d.join("in.pcap"), d.join("out.pcap"));
-    std::fs::write(&policy, POLICY)?;
+    std::fs::write(&policy, WEB_POLICY)?;
     let traffic = vec![
-        syn([10, 1, 0, 1], 443),
-        syn([10, 1, 0, 1], 22),
-        syn([10, 1, 0, 77], 443),
-        arp(),
+        syn_from_internet([10, 1, 0, 1], 443),
+        syn_from_internet([10, 1, 0, 1], 22),
+        syn_from_internet([10, 1, 0, 77], 443),
+        ztnic_testkit::frames::arp_request(),
     ];
-    write_pcap(&input, &traffic);
+    write_pcap(&input, &traffic)?;
     let r = json(
         &ztnic()
             .arg("replay")

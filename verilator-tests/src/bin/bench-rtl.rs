@@ -10,7 +10,9 @@ use std::time::Instant;
 use ztnic_model::policy::Action;
 use ztnic_model::{Config, LocalEp, PortRange, ProtoMatch, Rule, Verdict};
 use ztnic_scenario::Op;
-use ztnic_verilator_tests::{Rng, RtlError, RtlTarget, udp_frame, world_udp_setup};
+use ztnic_testkit::fixtures::world_udp_setup;
+use ztnic_testkit::frames::udp_frame;
+use ztnic_verilator_tests::{Rng, RtlError, RtlTarget};
 
 /// Frame sizes measured: every size from 60 to 127 (the 64/65 edge included), then
 /// larger frames.

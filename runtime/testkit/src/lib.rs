@@ -1,0 +1,10 @@
+//! # ztnic-testkit — what the test suites share
+//!
+//! Test support only (a dev-dependency everywhere but `verilator-tests`' own
+//! library): frames built byte by byte, independently of the scenario crate's
+//! packet builder, so a test does not check a builder against itself; the small
+//! table fixtures several targets are driven with; and classic pcap files.
+
+pub mod fixtures;
+pub mod frames;
+pub mod pcap;
