@@ -1508,8 +1508,9 @@ always @* begin
                 s24_cts = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
                 s24_vd = vd(1'b0, DROP_CT_INVALID);
             end
-        end else if (ct_hit && ct_stale && !ct_re_allow) begin
+        end else if (ct_hit && ct_stale && !ct_re_allow && outcome != 3'd2) begin
             // revoked by a policy change: delete the entry, drop with the policy's reason
+            // (a SYN reopening a closed connection is not: only the new one is checked)
             s24_rulev = ct_view_orig ? p23_reg[F_PFV] : p23_reg[F_PRV];
             s24_rule = ct_view_orig ? p23_reg[F_PFID +: 32] : p23_reg[F_PRID +: 32];
             s24_rslot = ct_view_orig ? p23_reg[F_PFSLOT +: 16] : p23_reg[F_PRSLOT +: 16];

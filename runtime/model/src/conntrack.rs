@@ -796,7 +796,11 @@ impl CtTable {
             };
             let reply = src_lo != e.orig_lo;
             let mut rechecked = false;
-            if e.policy_gen != cfg.policy_gen {
+            // A SYN reopening a closed connection starts a new one: only the new
+            // connection is checked against the policy (below), the dead one is
+            // not re-checked first.
+            let reopens = reopens(&e, reply, pkt);
+            if e.policy_gen != cfg.policy_gen && !reopens {
                 let d = policy(&query(!reply));
                 rule = d.rule();
                 if let Decision::Allow { .. } = d {
@@ -815,7 +819,12 @@ impl CtTable {
                     return done(st, TrackResult::Drop(deny_reason(d)), rule);
                 }
             }
-            match self.update_existing(s, reply, pkt, now, cfg) {
+            let update = if reopens {
+                Update::Reopen
+            } else {
+                self.update_existing(s, reply, pkt, now, cfg)
+            };
+            match update {
                 Update::Invalid => {
                     return done(
                         CtState::invalid(),
@@ -913,11 +922,6 @@ impl CtTable {
                 let class = FlagClass::of(seg.flags);
                 match tcp_transition(reply, class, state) {
                     Transition::Invalid => Update::Invalid,
-                    Transition::To(TcpState::SynSent)
-                        if matches!(state, TcpState::TimeWait | TcpState::Close) =>
-                    {
-                        Update::Reopen
-                    }
                     Transition::Ignore => Update::Accepted {
                         replied: replied_before,
                     },
@@ -955,6 +959,19 @@ enum Update {
     Invalid,
     Reopen,
     Accepted { replied: bool },
+}
+
+/// True when `pkt` is a SYN that reopens entry `e`'s closed connection (TIME_WAIT
+/// or CLOSE, RFC 1122): the entry is replaced by a new connection.
+fn reopens(e: &CtEntry, reply: bool, pkt: &IpPacket) -> bool {
+    match (e.proto, pkt.l4) {
+        (ProtoState::Tcp { state, .. }, L4::Tcp(seg)) => {
+            matches!(state, TcpState::TimeWait | TcpState::Close)
+                && tcp_transition(reply, FlagClass::of(seg.flags), state)
+                    == Transition::To(TcpState::SynSent)
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
