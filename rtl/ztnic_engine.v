@@ -1211,6 +1211,8 @@ always @* begin
                 s22_ev = event_rec(EVENT_KIND_CTX_UNKNOWN[7:0], PUNT_CTX_UNKNOWN, p21_reg[F_PORT +: 16],
                                    p21_reg[F_SCTX +: 24], p21_reg[F_TEPOCH +: 8], 32'd0, ts_us[31:0]);
             end else if (p21_reg[F_TUN +: 2] == TUN_GENEVE && p21_reg[F_TEPOCH +: 8] != p21_reg[F_CEEPOCH +: 8]) begin
+                // the context's entry counts every packet that finds it, a stale one too
+                s22_cecnt = 1'b1;
                 s22_vd = vd(1'b1, PUNT_CTX_STALE_EPOCH);
                 s22_evp = 1'b1;
                 s22_ev = event_rec(EVENT_KIND_CTX_STALE_EPOCH[7:0], PUNT_CTX_STALE_EPOCH, p21_reg[F_PORT +: 16],

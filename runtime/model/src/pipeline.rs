@@ -338,12 +338,13 @@ impl Datapath {
             let Some(&epoch) = self.tables.ctx_epoch.get(&src_ctx) else {
                 return stop(PuntReason::CtxUnknown.into());
             };
+            // the context's entry counts every packet that finds it, a stale one too
+            self.count_ctx(src_ctx, frame.len());
             if let Tag::Geneve { epoch: wire, .. } = tag
                 && wire != epoch
             {
                 return stop(PuntReason::CtxStaleEpoch.into());
             }
-            self.count_ctx(src_ctx, frame.len());
         }
         let cx = PacketCtx {
             zone: local.zone,
