@@ -737,7 +737,16 @@ impl CtTable {
             L4::IcmpError { embedded } => {
                 let (ekey, _) = CtKey::of_flow(cx.zone, &embedded);
                 return match self.lookup(&ekey, now, t) {
-                    Some(_) => {
+                    Some(slot) => {
+                        // An error about an overflow flow hits its `ct_overflow`
+                        // entry, which restarts the entry's idle timer (as any table
+                        // hit does under P4Runtime idle timeouts); a conntrack entry
+                        // is left as it is.
+                        if slot == Slot::Overflow
+                            && let Some(o) = self.overflow.get_mut(&ekey)
+                        {
+                            o.last_hit = now;
+                        }
                         let st = CtState {
                             rel: true,
                             ..CtState::tracked()
@@ -987,6 +996,49 @@ mod tests {
             lo_port: 1000,
             hi_port: 53,
         }
+    }
+
+    #[test]
+    fn an_icmp_error_about_an_overflow_flow_restarts_its_idle_timer() {
+        use crate::parse::{IpPacket, L4};
+        let cfg = Config::default();
+        let flow = Flow {
+            v6: false,
+            src: crate::addr::v4_mapped(0x0a00_0001),
+            dst: crate::addr::v4_mapped(0x0a00_0102),
+            proto: 17,
+            sport: 4000,
+            dport: 53,
+        };
+        let (k, lo) = CtKey::of_flow(0, &flow);
+        let mut ct = CtTable::new(cfg.ct_buckets);
+        ct.set_overflow(
+            k,
+            OverflowEntry {
+                orig_lo: lo,
+                last_hit: 0,
+                idle_timeout_us: 1_000_000,
+            },
+        );
+        let cx = PacketCtx {
+            zone: 0,
+            src_ctx: 257,
+            dst_ctx: 256,
+        };
+        let error = IpPacket {
+            v6: false,
+            src: flow.dst,
+            dst: flow.src,
+            proto: 1,
+            l4: L4::IcmpError { embedded: flow },
+        };
+        assert_eq!(ct.idle_overflow(900_000), Vec::<CtKey>::new());
+        let tr = ct.track(900_000, &cfg, &error, cx, |_| Decision::DefaultDeny);
+        assert_eq!(tr.result, TrackResult::Pass);
+        assert!(tr.state.rel);
+        // idle since 0.9 s, not since 0
+        assert_eq!(ct.idle_overflow(1_500_000), Vec::<CtKey>::new());
+        assert_eq!(ct.idle_overflow(1_900_000), vec![k]);
     }
 
     #[test]
