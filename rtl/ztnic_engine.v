@@ -1586,8 +1586,12 @@ always @* begin
                 end else if (fr24 || ct_evict) begin
                     ins24 = 1'b1;
                     s24_evp = 1'b1;
+                    // the record names the slot: ways 2 and 3 are indexed by the CRC-16,
+                    // which the runtime cannot derive from anything else it is told
                     s24_ev = event_rec(EVENT_KIND_CT_NEW[7:0], 8'd0, p23_reg[F_PORT +: 16],
-                                       p23_reg[F_SCTX +: 24], 8'd0, p23_reg[F_H32 +: 32], ts_us[31:0]);
+                                       p23_reg[F_SCTX +: 24], 8'd0,
+                                       {{(30 - CT_ADDR_W){1'b0}}, iw, iw[1] ? ct_addr_hi23 : ct_addr_lo23},
+                                       ts_us[31:0]);
                 end else begin
                     s24_vd = vd(1'b1, PUNT_CT_FULL);
                     s24_evp = 1'b1;

@@ -68,5 +68,7 @@ fn an_admitted_flow_is_listed_in_conntrack_and_reported_as_ct_new() {
     let ev = t.driver().pop_event().expect("pop").expect("an event");
     assert_eq!(ev.kind(), EventKind::CtNew);
     assert_eq!(ev.ctx, 256);
+    // the record names the slot the entry went into
+    assert_eq!(ev.ct_slot(), Some(e.slot));
     assert_eq!(t.driver().pop_event().expect("pop"), None);
 }

@@ -402,24 +402,24 @@ impl<D: Device> FpgaBackend<D> {
         Ok(())
     }
 
-    /// The `ct_event` insert digest of the entry with conntrack hash `hash`: the
-    /// event record carries the hash only, so the key is read from the bucket.
-    fn ct_inserted(&mut self, hash: u32) -> Result<Option<P4Data>, BackendError> {
-        let entries = self
-            .drv
-            .get_mut()
-            .conntrack_bucket(hash)
-            .map_err(fpga_err)?;
-        let Some(e) = entries.into_iter().find(|e| e.key_h32() == hash) else {
+    /// The `ct_event` insert digest of the entry the data plane put in `slot` (the
+    /// event record names the slot; the key is read from it). The key is kept by
+    /// its h32, which later `ct_delete` records name.
+    fn ct_inserted(&mut self, slot: u32) -> Result<Option<P4Data>, BackendError> {
+        let Some(e) = self.drv.get_mut().conntrack_slot(slot).map_err(fpga_err)? else {
+            // gone again before the agent looked (a later packet, the sweep)
             return Ok(None);
         };
         let key = CtKey::from_bytes(&e.key);
-        self.ct_keys.insert(hash, key);
+        self.ct_keys.insert(e.key_h32(), key);
+        // the digest names the slot as the P4 program's registers index it
+        let log2 = self.drv.borrow().geometry().ct_log2_max;
+        let index = self.ct_p4_index(log2, e.slot)?;
         Ok(Some(
             CtEvent {
                 kind: CtEventKind::Insert,
                 key,
-                slot: e.slot,
+                slot: u32::try_from(index).unwrap_or(u32::MAX),
             }
             .to_data(),
         ))

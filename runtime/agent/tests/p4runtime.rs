@@ -11,11 +11,12 @@ use ztnic_testkit::frames::udp_frame;
 use ztnic_agent::{Agent, FpgaBackend, SimDevice};
 use ztnic_fpga::Driver;
 use ztnic_model::tables::{CtxEpoch, PortClass, Prefix, RemoteAction, RemoteEp, VportCtx};
-use ztnic_model::{Action, Op, PortRange, ProtoMatch, PuntReason, Rule, Verdict};
+use ztnic_model::{Action, Config, Op, PortRange, ProtoMatch, PuntReason, Rule, Verdict};
 use ztnic_p4runtime_client::protocol::v1::{self, update::Type};
 use ztnic_p4runtime_client::{Atomicity, ClientConfig, ClientError, P4RuntimeClient, StreamEvent};
 use ztnic_p4runtime_server::ServerConfig;
-use ztnic_p4tables::digest::CtxMiss;
+use ztnic_p4tables::conntrack;
+use ztnic_p4tables::digest::{CtEvent, CtEventKind, CtxMiss};
 use ztnic_p4tables::packet::PacketOutMeta;
 use ztnic_p4tables::{Program, Written, names, ztnic_p4info, ztnic_program};
 
@@ -288,6 +289,76 @@ async fn what_the_hardware_cannot_realise_is_refused_and_changes_nothing() {
     }
     expect.sort();
     assert_eq!(held(&mut c, &p).await, expect);
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_data_plane_insert_yields_a_ct_event_digest_whatever_its_way() {
+    let a = agent().await;
+    let mut c = client(&a, true).await;
+    let p = ztnic_program().unwrap();
+    let mut w = Written::new();
+    // one bucket: four flows fill ways 0, 1 (CRC-32 indexed), 2 and 3 (CRC-16)
+    let cfg = Config {
+        ct_buckets: 1,
+        ..Config::default()
+    };
+    let mut ops = vec![Op::SetConfig(Box::new(cfg))];
+    ops.extend(base());
+    write(&mut c, &p, &mut w, &ops).await;
+    c.enable_digest(
+        names::CT_EVENT,
+        v1::digest_entry::Config {
+            max_timeout_ns: 0,
+            max_list_size: 1,
+            ack_timeout_ns: 1_000_000_000,
+        },
+    )
+    .await
+    .unwrap();
+    let dsts = ["8.8.8.1", "8.8.8.2", "8.8.8.3", "8.8.8.4"];
+    let frames: Vec<(u16, Vec<u8>)> = dsts.iter().map(|d| (1, udp("10.0.0.1", d, 5000))).collect();
+    let outs = a.with_backend(|b| b.device().send(1_000, &frames).unwrap());
+    assert!(
+        outs.iter()
+            .all(|o| matches!(o.verdict, Verdict::Forward { port: 0, .. })),
+        "{outs:?}"
+    );
+    let mut got = Vec::new();
+    for _ in 0..50 {
+        if let Some(StreamEvent::Digest(d)) = c.next_event_within(Duration::from_millis(100)).await
+        {
+            c.ack_digest(&d).await.unwrap();
+            got.extend(d.data.iter().map(|x| CtEvent::from_data(x).unwrap()));
+        }
+        if got.len() == dsts.len() {
+            break;
+        }
+    }
+    assert_eq!(got.len(), 4, "one ct_event per insert: {got:?}");
+    let mut ways: Vec<u32> = got
+        .iter()
+        .map(|e| {
+            assert_eq!(e.kind, CtEventKind::Insert);
+            let (way, bucket) = conntrack::way_bucket(i64::from(e.slot)).unwrap();
+            assert_eq!(bucket, 0);
+            way
+        })
+        .collect();
+    ways.sort();
+    assert_eq!(ways, vec![0, 1, 2, 3]);
+    // the keys are the four flows'
+    let mut his: Vec<u128> = got
+        .iter()
+        .map(|e| e.key.hi_addr.max(e.key.lo_addr))
+        .collect();
+    his.sort();
+    let mut want: Vec<u128> = dsts
+        .iter()
+        .map(|d| ztnic_model::addr::to_u128(ip(d)).max(ztnic_model::addr::to_u128(ip("10.0.0.1"))))
+        .collect();
+    want.sort();
+    assert_eq!(his, want);
     a.stop().await;
 }
 

@@ -131,7 +131,8 @@ pub struct Event {
     pub ctx: u32,
     /// The epoch the packet carried (stale-epoch digests).
     pub epoch: u8,
-    /// h32 of the conntrack key (conntrack events).
+    /// `ct_new`: the slot the entry went into (way · 2^CT_LOG2_MAX + bucket; see
+    /// [`Event::ct_slot`]); other conntrack events: h32 of the key.
     pub hash: u32,
     /// Low 32 bits of the device timestamp, microseconds.
     pub time: u32,
@@ -151,6 +152,11 @@ impl Event {
             hash: bits.get(e::HASH) as u32,
             time: bits.get(e::TIME) as u32,
         }
+    }
+
+    /// The conntrack slot a `ct_new` record names.
+    pub fn ct_slot(&self) -> Option<u32> {
+        (self.kind() == EventKind::CtNew).then_some(self.hash)
     }
 
     /// What the record reports.
@@ -582,8 +588,8 @@ impl<R: RegisterAccess> Driver<R> {
             .map(|w| Event::from_words(&w)))
     }
 
-    /// The live conntrack entry in `slot`, if any.
-    fn conntrack_slot(&mut self, slot: u32) -> Result<Option<CtEntry>, FpgaError> {
+    /// The live conntrack entry in `slot` (way · 2^CT_LOG2_MAX + bucket), if any.
+    pub fn conntrack_slot(&mut self, slot: u32) -> Result<Option<CtEntry>, FpgaError> {
         let words = layout::conntrack::WIDTH.div_ceil(32) as usize;
         let b = Bits::from_words(&self.table_read(table_enum::CONNTRACK, slot, words)?);
         Ok(CtEntry::from_bits(slot, &b))
@@ -595,18 +601,6 @@ impl<R: RegisterAccess> Driver<R> {
         let mut v = Vec::new();
         for slot in 0..(4u32 << self.geo.ct_log2_max) {
             v.extend(self.conntrack_slot(slot)?);
-        }
-        Ok(v)
-    }
-
-    /// The live entries of ways 0 and 1 in the bucket CRC-32 `h32` selects (where
-    /// an entry with that hash sits unless both were taken; ways 2 and 3 are
-    /// indexed by the CRC-16, which an event record does not carry).
-    pub fn conntrack_bucket(&mut self, h32: u32) -> Result<Vec<CtEntry>, FpgaError> {
-        let bucket = h32 & (self.config.ct_buckets - 1);
-        let mut v = Vec::new();
-        for way in 0..2u32 {
-            v.extend(self.conntrack_slot((way << self.geo.ct_log2_max) | bucket)?);
         }
         Ok(v)
     }
