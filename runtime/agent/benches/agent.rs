@@ -8,6 +8,7 @@
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
+use ztnic_plot::{Chart, Series, cdf, plots_dir};
 
 use ztnic_agent::{Agent, FpgaBackend, SimDevice};
 use ztnic_controller::{Controller, Nic, PipelineSource, SlowPathAction};
@@ -327,6 +328,16 @@ fn main() {
                 v[v.len() - 1]
             );
         }
+        let chart = Chart::new(
+            format!("Slow path over the Verilated agent: ctx_unknown punt to ctx_epoch installed (K = {k})"),
+            "milliseconds",
+            "fraction of rounds done",
+        )
+        .with(Series::new("controller: event received to entry written", cdf(&rec)))
+        .with(Series::new("wall clock: packet sent to entry written", cdf(&wall)));
+        let path = plots_dir().join("slow-path-latency.svg");
+        chart.write(&path).unwrap();
+        println!("chart: {}", path.display());
     });
     println!();
     println!("total bench time {:.1} s", started.elapsed().as_secs_f64());

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use ztnic_model::policy::Action;
 use ztnic_model::{Config, LocalEp, PortRange, ProtoMatch, Rule, Verdict};
+use ztnic_plot::{Chart, Series, plots_dir};
 use ztnic_scenario::Op;
 use ztnic_testkit::fixtures::world_udp_setup;
 use ztnic_testkit::frames::udp_frame;
@@ -65,7 +66,7 @@ fn burst(t: &mut RtlTarget, frames: &[(u16, Vec<u8>)]) -> Result<Rate, RtlError>
     })
 }
 
-fn main() -> Result<(), RtlError> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let mut total_cycles = 0u64;
 
@@ -78,6 +79,7 @@ fn main() -> Result<(), RtlError> {
         "{:>6} | {:>11} {:>12} | {:>11} {:>12}",
         "", "pkt/clk", "beats/clk", "pkt/clk", "beats/clk"
     );
+    let (mut mixed_pkts, mut one_pkts, mut mixed_beats) = (Vec::new(), Vec::new(), Vec::new());
     for len in sizes() {
         let mut t = target(&world_udp_setup())?;
         let mixed: Vec<(u16, Vec<u8>)> = (0..BURST)
@@ -96,7 +98,26 @@ fn main() -> Result<(), RtlError> {
             "{len:>6} | {:>11.4} {:>12.4} | {:>11.4} {:>12.4}",
             m.pkts_per_clk, m.beats_per_clk, o.pkts_per_clk, o.beats_per_clk
         );
+        mixed_pkts.push((len as f64, m.pkts_per_clk));
+        one_pkts.push((len as f64, o.pkts_per_clk));
+        mixed_beats.push((len as f64, m.beats_per_clk));
     }
+    let mut chart = Chart::new(
+        "Verilated ztnic_top: back-to-back TX UDP, output always ready",
+        "frame bytes (log scale)",
+        "per clock",
+    )
+    .with(Series::new("packets/clock, a new flow each", mixed_pkts))
+    .with(Series::new("packets/clock, one flow", one_pkts))
+    .with(Series::new(
+        "input beats/clock, a new flow each",
+        mixed_beats,
+    ));
+    chart.x_log = true;
+    chart.y_range = Some((0.0, 1.3));
+    let path = plots_dir().join("rtl-throughput.svg");
+    chart.write(&path)?;
+    println!("  chart: {}", path.display());
 
     println!("\n== parse-to-verdict latency (clocks from header dequeue to verdict) ==");
     let mut t = target(&world_udp_setup())?;
