@@ -131,6 +131,15 @@ fn base() -> Vec<Op> {
     ]
 }
 
+/// Digest lists of one digest each, sent at once.
+fn one_at_once() -> v1::digest_entry::Config {
+    v1::digest_entry::Config {
+        max_timeout_ns: 0,
+        max_list_size: 1,
+        ack_timeout_ns: 1_000_000_000,
+    }
+}
+
 fn udp(src: &str, dst: &str, dport: u16) -> Vec<u8> {
     let s: std::net::Ipv4Addr = src.parse().unwrap();
     let d: std::net::Ipv4Addr = dst.parse().unwrap();
@@ -306,16 +315,9 @@ async fn every_data_plane_insert_yields_a_ct_event_digest_whatever_its_way() {
     let mut ops = vec![Op::SetConfig(Box::new(cfg))];
     ops.extend(base());
     write(&mut c, &p, &mut w, &ops).await;
-    c.enable_digest(
-        names::CT_EVENT,
-        v1::digest_entry::Config {
-            max_timeout_ns: 0,
-            max_list_size: 1,
-            ack_timeout_ns: 1_000_000_000,
-        },
-    )
-    .await
-    .unwrap();
+    c.enable_digest(names::CT_EVENT, one_at_once())
+        .await
+        .unwrap();
     let dsts = ["8.8.8.1", "8.8.8.2", "8.8.8.3", "8.8.8.4"];
     let frames: Vec<(u16, Vec<u8>)> = dsts.iter().map(|d| (1, udp("10.0.0.1", d, 5000))).collect();
     let outs = a.with_backend(|b| b.device().send(1_000, &frames).unwrap());
@@ -369,16 +371,9 @@ async fn counters_digests_and_packet_io_work_over_p4runtime() {
     let p = ztnic_program().unwrap();
     let mut w = Written::new();
     write(&mut c, &p, &mut w, &base()).await;
-    c.enable_digest(
-        names::CTX_MISS,
-        v1::digest_entry::Config {
-            max_timeout_ns: 0,
-            max_list_size: 1,
-            ack_timeout_ns: 1_000_000_000,
-        },
-    )
-    .await
-    .unwrap();
+    c.enable_digest(names::CTX_MISS, one_at_once())
+        .await
+        .unwrap();
 
     // Three allowed packets to the world and one with an unknown context (a
     // vport_ctx entry naming context 777, which ctx_epoch lacks).

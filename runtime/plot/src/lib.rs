@@ -221,6 +221,61 @@ impl Chart {
             TOP + ph / 2.0,
             escape(&self.y_label)
         );
+        // the legend: a box in the top or the bottom right corner, whichever
+        // covers fewer points
+        let chars = self
+            .series
+            .iter()
+            .map(|x| x.name.chars().count())
+            .max()
+            .unwrap_or(0);
+        let (bw, bh) = (
+            40.0 + 6.8 * chars as f64,
+            18.0 * self.series.len() as f64 + 4.0,
+        );
+        let bx = LEFT + pw - bw - 8.0;
+        // points along every segment, in pixels
+        let trace: Vec<(f64, f64)> = self
+            .series
+            .iter()
+            .flat_map(|ser| {
+                let p: Vec<(f64, f64)> = ser
+                    .points
+                    .iter()
+                    .map(|&(x, y)| (px(x), py(y.clamp(y0, y1))))
+                    .collect();
+                let mut v = p.first().copied().into_iter().collect::<Vec<_>>();
+                for w in p.windows(2) {
+                    // every 2 pixels or so
+                    let d = (w[1].0 - w[0].0).hypot(w[1].1 - w[0].1);
+                    let n = (d / 2.0).ceil().max(1.0) as u32;
+                    v.extend((1..=n).map(|k| {
+                        let t = f64::from(k) / f64::from(n);
+                        (
+                            w[0].0 + t * (w[1].0 - w[0].0),
+                            w[0].1 + t * (w[1].1 - w[0].1),
+                        )
+                    }));
+                }
+                v
+            })
+            .collect();
+        let covered = |by: f64| {
+            trace
+                .iter()
+                .filter(|&&(x, y)| (bx..=bx + bw).contains(&x) && (by..=by + bh).contains(&y))
+                .count()
+        };
+        let (top_y, bottom_y) = (TOP + 5.0, TOP + ph - bh - 5.0);
+        let by = if covered(bottom_y) < covered(top_y) {
+            bottom_y
+        } else {
+            top_y
+        };
+        let _ = writeln!(
+            s,
+            r##"<rect x="{bx:.1}" y="{by:.1}" width="{bw:.1}" height="{bh:.1}" fill="white" fill-opacity="0.85" stroke="#c0c0c0"/>"##
+        );
         for (i, ser) in self.series.iter().enumerate() {
             let c = COLOURS[i % COLOURS.len()];
             let path: Vec<String> = ser
@@ -239,17 +294,8 @@ impl Chart {
                     let _ = writeln!(s, r#"<circle cx="{x}" cy="{y}" r="2.5" fill="{c}"/>"#);
                 }
             }
-            let ly = TOP + 16.0 + 18.0 * i as f64;
-            let lx = LEFT + pw - 300.0;
-            if i == 0 {
-                let _ = writeln!(
-                    s,
-                    r##"<rect x="{}" y="{}" width="292" height="{}" fill="white" fill-opacity="0.85" stroke="#c0c0c0"/>"##,
-                    lx - 6.0,
-                    TOP + 5.0,
-                    18.0 * self.series.len() as f64 + 4.0
-                );
-            }
+            let ly = by + 11.0 + 18.0 * i as f64;
+            let lx = bx + 6.0;
             let _ = writeln!(
                 s,
                 r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="{c}" stroke-width="3"/><text x="{}" y="{}">{}</text>"#,
@@ -340,6 +386,21 @@ mod tests {
         for (x, y) in p {
             assert!((LEFT..=W - RIGHT).contains(&x) && (TOP..=H - BOTTOM).contains(&y));
         }
+    }
+
+    #[test]
+    fn the_legend_goes_where_the_curves_are_not() {
+        let rect_y = |svg: &str| -> f64 {
+            let r = svg.split("fill-opacity").next().expect("legend");
+            let y = r.rsplit("y=\"").next().expect("y");
+            y.split('"').next().expect("value").parse().expect("number")
+        };
+        // rising to the top right: the legend goes to the bottom
+        let up = Chart::new("t", "x", "y").with(Series::new("a", vec![(0.0, 0.0), (10.0, 1.0)]));
+        assert!(rect_y(&up.to_svg().expect("svg")) > H / 2.0);
+        // falling to the bottom right: it stays at the top
+        let down = Chart::new("t", "x", "y").with(Series::new("a", vec![(0.0, 1.0), (10.0, 0.0)]));
+        assert!(rect_y(&down.to_svg().expect("svg")) < H / 2.0);
     }
 
     #[test]
