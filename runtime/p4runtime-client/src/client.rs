@@ -596,40 +596,28 @@ impl P4RuntimeClient {
         Ok(())
     }
 
+    async fn write_entry(
+        &mut self,
+        kind: v1::update::Type,
+        entry: TableEntry,
+    ) -> Result<(), ClientError> {
+        let u = update(kind, entity::Entity::TableEntry(entry));
+        self.write(vec![u], Atomicity::ContinueOnError).await
+    }
+
     /// INSERTs one table entry.
     pub async fn insert(&mut self, entry: TableEntry) -> Result<(), ClientError> {
-        self.write(
-            vec![update(
-                v1::update::Type::Insert,
-                entity::Entity::TableEntry(entry),
-            )],
-            Atomicity::ContinueOnError,
-        )
-        .await
+        self.write_entry(v1::update::Type::Insert, entry).await
     }
 
     /// MODIFYs one table entry.
     pub async fn modify(&mut self, entry: TableEntry) -> Result<(), ClientError> {
-        self.write(
-            vec![update(
-                v1::update::Type::Modify,
-                entity::Entity::TableEntry(entry),
-            )],
-            Atomicity::ContinueOnError,
-        )
-        .await
+        self.write_entry(v1::update::Type::Modify, entry).await
     }
 
     /// DELETEs one table entry (only its key matters).
     pub async fn delete(&mut self, entry: TableEntry) -> Result<(), ClientError> {
-        self.write(
-            vec![update(
-                v1::update::Type::Delete,
-                entity::Entity::TableEntry(entry),
-            )],
-            Atomicity::ContinueOnError,
-        )
-        .await
+        self.write_entry(v1::update::Type::Delete, entry).await
     }
 
     /// Reads the entities matching `filters` (default-valued fields are
