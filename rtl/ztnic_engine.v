@@ -1029,38 +1029,56 @@ localparam BR_W = 1 + 1 + 16 + 32 + CTR_RULE_W;
 reg [8*BR_W-1:0] best_f, best_r;
 reg [8*BR_W-1:0] best_f_reg, best_r_reg;
 
-// best candidate among the 4 ways x 4 rules of one variant's entries
+// best candidate among the 4 ways x 4 rules of one variant's entries: every candidate
+// is judged in parallel, then a tournament (4 levels of compare) picks the best
 function [BR_W-1:0] best_of(input [4*L_POLICY_W-1:0] rd, input [63:0] key, input [15:0] pport,
                             input [2:0] vr, input [POLICY_LOG2-1:0] bucket);
     integer pw, pr;
     reg [L_POLICY_W-1:0] pe;
     reg [PR_W-1:0] rl;
-    reg bv, ba;
-    reg [15:0] bp;
-    reg [31:0] bi;
-    reg [CTR_RULE_W-1:0] bs;
+    reg hit, ok;
+    reg [16*BR_W-1:0] cand;
     begin
-        bv = 1'b0; ba = 1'b0; bp = 0; bi = 0; bs = 0;
+        cand = 0;
         for (pw = 0; pw < 4; pw = pw + 1) begin
             pe = rd[pw*L_POLICY_W +: L_POLICY_W];
-            if (pe[L_POLICY_VALID_LSB] && pe[L_POLICY_KEY_LSB +: 64] == key) begin
-                for (pr = 0; pr < 4; pr = pr + 1) begin
-                    rl = pe[L_POLICY_RULE_BASE + pr*L_POLICY_RULE_STRIDE +: PR_W];
-                    if (rl[L_POLICY_RULE_VALID_LSB]
-                            && pport >= rl[L_POLICY_RULE_PORT_LO_LSB +: 16]
-                            && pport <= rl[L_POLICY_RULE_PORT_HI_LSB +: 16]
-                            && rule_better(1'b1, rl[L_POLICY_RULE_ALLOW_LSB], rl[L_POLICY_RULE_PRIORITY_LSB +: 16],
-                                           rl[L_POLICY_RULE_ID_LSB +: 32], bv, ba, bp, bi)) begin
-                        bv = 1'b1;
-                        ba = rl[L_POLICY_RULE_ALLOW_LSB];
-                        bp = rl[L_POLICY_RULE_PRIORITY_LSB +: 16];
-                        bi = rl[L_POLICY_RULE_ID_LSB +: 32];
-                        bs = {vr, pw[1:0], bucket, pr[1:0]};
-                    end
+            hit = pe[L_POLICY_VALID_LSB] && pe[L_POLICY_KEY_LSB +: 64] == key;
+            for (pr = 0; pr < 4; pr = pr + 1) begin
+                rl = pe[L_POLICY_RULE_BASE + pr*L_POLICY_RULE_STRIDE +: PR_W];
+                ok = hit && rl[L_POLICY_RULE_VALID_LSB]
+                     && pport >= rl[L_POLICY_RULE_PORT_LO_LSB +: 16]
+                     && pport <= rl[L_POLICY_RULE_PORT_HI_LSB +: 16];
+                if (ok) begin
+                    cand[(pw*4 + pr)*BR_W +: BR_W] = {vr, pw[1:0], bucket, pr[1:0],
+                                                      rl[L_POLICY_RULE_ID_LSB +: 32],
+                                                      rl[L_POLICY_RULE_PRIORITY_LSB +: 16],
+                                                      rl[L_POLICY_RULE_ALLOW_LSB], 1'b1};
                 end
             end
         end
-        best_of = {bs, bi, bp, ba, bv};
+        best_of = pick(best_of8(cand[0 +: 8*BR_W]), best_of8(cand[8*BR_W +: 8*BR_W]));
+    end
+endfunction
+
+// the better of two candidates {slot, id, priority, allow, valid}; on a tie the left,
+// the earlier one, so a tournament picks what a scan in order would
+function [BR_W-1:0] pick(input [BR_W-1:0] l, input [BR_W-1:0] r);
+    pick = rule_better(r[0], r[1], r[2 +: 16], r[18 +: 32], l[0], l[1], l[2 +: 16], l[18 +: 32]) ? r : l;
+endfunction
+
+// the best of 8 candidates, by a tournament of 3 levels
+function [BR_W-1:0] best_of8(input [8*BR_W-1:0] c);
+    integer k;
+    reg [4*BR_W-1:0] l4;
+    reg [2*BR_W-1:0] l2;
+    begin
+        for (k = 0; k < 4; k = k + 1) begin
+            l4[k*BR_W +: BR_W] = pick(c[2*k*BR_W +: BR_W], c[(2*k + 1)*BR_W +: BR_W]);
+        end
+        for (k = 0; k < 2; k = k + 1) begin
+            l2[k*BR_W +: BR_W] = pick(l4[2*k*BR_W +: BR_W], l4[(2*k + 1)*BR_W +: BR_W]);
+        end
+        best_of8 = pick(l2[0 +: BR_W], l2[BR_W +: BR_W]);
     end
 endfunction
 
@@ -1130,20 +1148,6 @@ end
 // ---------------------------------------------------------------------------
 // stage 15: the policy winner of each view; the conntrack hashes
 // ---------------------------------------------------------------------------
-function [BR_W-1:0] best_of8(input [8*BR_W-1:0] c);
-    integer k;
-    reg [BR_W-1:0] b, x;
-    begin
-        b = c[0 +: BR_W];
-        for (k = 1; k < 8; k = k + 1) begin
-            x = c[BR_W*k +: BR_W];
-            if (rule_better(x[0], x[1], x[2 +: 16], x[18 +: 32], b[0], b[1], b[2 +: 16], b[18 +: 32])) begin
-                b = x;
-            end
-        end
-        best_of8 = b;
-    end
-endfunction
 
 reg [PHV_W-1:0] p15_reg, p15;
 /* verilator lint_off UNUSEDSIGNAL */
