@@ -45,11 +45,17 @@ pub struct AgentArgs {
     /// The P4Runtime device id.
     #[arg(long, default_value_t = 1)]
     device_id: u64,
+    /// How often the device's event FIFO and punt queue are polled, in milliseconds
+    /// (digests and PacketIns wait for the next poll: a card can afford 1; each
+    /// poll of the Verilated NIC costs simulated clocks).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    poll_ms: u64,
 }
 
 pub async fn agent(a: AgentArgs) -> Result<()> {
     let config = ServerConfig {
         device_id: a.device_id,
+        tick: std::time::Duration::from_millis(a.poll_ms),
         ..ServerConfig::default()
     };
     match a.device {

@@ -166,6 +166,10 @@ fn bad_input_is_refused_with_a_clear_error_and_changes_nothing() {
         .unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("bad.yaml"));
+    // an event poll interval out of range
+    let o = ztnic().args(["agent", "--poll-ms", "0"]).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--poll-ms"));
     // a file that is not a pcap
     let o = ztnic().arg("replay").arg(&policy).output().unwrap();
     assert!(!o.status.success());

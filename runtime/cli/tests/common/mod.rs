@@ -76,7 +76,7 @@ pub fn start_agent() -> (AgentProcess, String) {
         .port();
     let addr = format!("127.0.0.1:{port}");
     let mut child = ztnic()
-        .args(["agent", "--listen", &addr])
+        .args(["agent", "--listen", &addr, "--poll-ms", "2"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
