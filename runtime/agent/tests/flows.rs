@@ -3,24 +3,15 @@
 //! cells (index `way · 4096 + bucket`), read the same way as on bmv2.
 #![allow(clippy::unwrap_used)]
 
-use ztnic_agent::{Agent, FpgaBackend, SimDevice};
-use ztnic_model::{CtKey, Op, Verdict};
+mod common;
+
+use common::{agent, write};
+use ztnic_model::{CtKey, Verdict};
 use ztnic_p4runtime_client::protocol::v1::{P4Data, p4_data::Data};
 use ztnic_p4runtime_client::{Atomicity, ClientConfig, P4RuntimeClient};
-use ztnic_p4runtime_server::ServerConfig;
 use ztnic_p4tables::conntrack::{self, CtInfo, CtWin};
-use ztnic_p4tables::{Program, Written, names, ztnic_p4info, ztnic_program};
+use ztnic_p4tables::{Written, names, ztnic_p4info, ztnic_program};
 use ztnic_testkit::fixtures::{A, B, ip, two_workloads, two_workloads_traffic};
-
-async fn write(c: &mut P4RuntimeClient, p: &Program, w: &mut Written, ops: &[Op]) {
-    for op in ops {
-        let u = w.updates(p, op).unwrap();
-        c.write(u.clone(), Atomicity::ContinueOnError)
-            .await
-            .unwrap_or_else(|e| panic!("{op:?}: {e}"));
-        w.record(p, &u);
-    }
-}
 
 fn bits(d: &P4Data) -> &[u8] {
     match &d.data {
@@ -31,15 +22,7 @@ fn bits(d: &P4Data) -> &[u8] {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_conntrack_registers_hold_the_flows_the_hardware_tracks() {
-    let backend = FpgaBackend::new(SimDevice::new()).unwrap();
-    let a = Agent::start(
-        backend,
-        "127.0.0.1:0".parse().unwrap(),
-        ServerConfig::default(),
-        false,
-    )
-    .await
-    .unwrap();
+    let a = agent().await;
     let mut c = P4RuntimeClient::connect(ClientConfig::new(a.endpoint(), 1, 1))
         .await
         .unwrap();

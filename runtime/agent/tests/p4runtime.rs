@@ -4,6 +4,9 @@
 //! digests and packet I/O work, and a restarted agent adopts a running NIC.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{agent, write};
 use std::net::IpAddr;
 use std::time::Duration;
 use ztnic_testkit::frames::udp_frame;
@@ -24,18 +27,6 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
-async fn agent() -> Agent<SimDevice> {
-    let backend = FpgaBackend::new(SimDevice::new()).unwrap();
-    Agent::start(
-        backend,
-        "127.0.0.1:0".parse().unwrap(),
-        ServerConfig::default(),
-        false,
-    )
-    .await
-    .unwrap()
-}
-
 async fn client(a: &Agent<SimDevice>, load: bool) -> P4RuntimeClient {
     let mut c = P4RuntimeClient::connect(ClientConfig::new(a.endpoint(), 1, 1))
         .await
@@ -51,16 +42,6 @@ async fn client(a: &Agent<SimDevice>, load: bool) -> P4RuntimeClient {
 }
 
 /// Writes `ops` through P4Runtime, recording them in `w`.
-async fn write(c: &mut P4RuntimeClient, p: &Program, w: &mut Written, ops: &[Op]) {
-    for op in ops {
-        let u = w.updates(p, op).unwrap();
-        c.write(u.clone(), Atomicity::ContinueOnError)
-            .await
-            .unwrap_or_else(|e| panic!("{op:?}: {e}"));
-        w.record(p, &u);
-    }
-}
-
 /// Every entry of every control table, read back over P4Runtime and decoded.
 async fn held(c: &mut P4RuntimeClient, p: &Program) -> Vec<String> {
     let mut v = Vec::new();
