@@ -1,11 +1,19 @@
 //! Starting and stopping one `simple_switch_grpc`: no P4 program at start (a test
 //! or the controller loads it over P4Runtime), packets over bmv2's IPC packet socket
-//! in a private temporary directory, gRPC and Thrift on 127.0.0.1 ports picked
-//! free. Dropping the [`Switch`] stops the process and removes the directory.
+//! in a private temporary directory, gRPC on a 127.0.0.1 port picked free. Dropping
+//! the [`Switch`] stops the process and removes the directory.
+//!
+//! The supported bmv2 is built without Thrift (README, "Toolchains"): such a build has
+//! no `--thrift-port` option and refuses to start when given one, so the option is
+//! passed only to a binary whose `--help` lists it. A Thrift-enabled build opens its
+//! Thrift runtime port on every interface whatever the port number (bmv2 has no bind
+//! address option); the port is picked free only so that switches started side by side
+//! do not collide on bmv2's default 9090.
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::nanomsg::{NnError, PacketSocket};
@@ -44,6 +52,23 @@ fn free_port() -> std::io::Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// Whether this `simple_switch_grpc` was built with Thrift (its `--help` lists
+/// `--thrift-port`); asked once per process.
+fn accepts_thrift_port(bin: &Path) -> bool {
+    static THRIFT: OnceLock<bool> = OnceLock::new();
+    *THRIFT.get_or_init(|| {
+        Command::new(bin)
+            .arg("--help")
+            .stdin(Stdio::null())
+            .output()
+            .map(|o| {
+                let text = [o.stdout, o.stderr].concat();
+                String::from_utf8_lossy(&text).contains("--thrift-port")
+            })
+            .unwrap_or(false)
+    })
+}
+
 impl Switch {
     /// Starts a switch; `trace_log` writes bmv2's per-packet trace into the
     /// switch's directory (see [`Switch::log_path`]).
@@ -51,19 +76,20 @@ impl Switch {
         let bin = find(SIMPLE_SWITCH_GRPC).ok_or(SwitchError::NotFound)?;
         let dir = tempfile::Builder::new().prefix("ztnic-bmv2-").tempdir()?;
         let grpc_port = free_port()?;
-        let thrift_port = free_port()?;
         let grpc_addr = format!("127.0.0.1:{grpc_port}");
         let packets = dir.path().join("packets.ipc");
         let notifications = dir.path().join("notifications.ipc");
         let log = dir.path().join("switch.log");
-        let mut cmd = Command::new(bin);
+        let mut cmd = Command::new(&bin);
         cmd.arg("--no-p4")
             .args(["--device-id", &DEVICE_ID.to_string()])
-            .args(["--thrift-port", &thrift_port.to_string()])
             .arg("--packet-in")
             .arg(format!("ipc://{}", packets.display()))
             .arg("--notifications-addr")
             .arg(format!("ipc://{}", notifications.display()));
+        if accepts_thrift_port(&bin) {
+            cmd.args(["--thrift-port", &free_port()?.to_string()]);
+        }
         if trace_log {
             cmd.arg("--log-file").arg(dir.path().join("trace")).args([
                 "--log-level",
