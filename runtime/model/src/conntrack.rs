@@ -13,8 +13,12 @@ use crate::parse::{Flow, IpPacket, L4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_S
 use crate::policy::{Decision, PolicyQuery};
 use crate::reason::DropReason;
 
-const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
-const CRC16: Crc<u16> = Crc::<u16>::new(&CRC_16_ARC);
+/// CRC-32/ISO-HDLC (IEEE 802.3, bmv2 `crc32`): indexes conntrack ways 0–1 (and the
+/// exact tables of the RTL). `CRC32.checksum(bytes)` is the value `rtl/ztnic_crc_pipe.v`
+/// computes at its default parameters.
+pub const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
+/// CRC-16/ARC (bmv2 `crc16`): indexes conntrack ways 2–3.
+pub const CRC16: Crc<u16> = Crc::<u16>::new(&CRC_16_ARC);
 
 /// Number of ways of the hash table.
 pub const WAYS: usize = 4;

@@ -21,6 +21,7 @@ pub use ztnic_fpga::regmap;
 mod ffi;
 mod nic;
 mod outcome;
+pub mod unit;
 
 pub use nic::{Frame, Nic, Pattern, SimError, Status};
 pub use outcome::outcome;
