@@ -31,7 +31,10 @@ control Ports(inout headers_t hdr, inout meta_t meta,
     apply {
         meta.cls.in_port = (bit<16>)std.ingress_port;
         meta.cls.frame_len = std.packet_length;
-        if (std.ingress_port == CPU_PORT) {
+        if (std.packet_length > (bit<32>)meta.cfg.max_frame) {
+            // longer than config.max_frame: dropped before anything else is looked at
+            drop_with(DROP_OVERSIZE);
+        } else if (std.ingress_port == CPU_PORT) {
             if (!hdr.packet_out.isValid()) {
                 drop_with(DROP_BAD_PACKET_OUT);
             } else if (hdr.packet_out.mode == PKT_OUT_SEND) {

@@ -10,11 +10,14 @@
 // (conntrack.p4); config.ct_buckets may be any power of two up to this.
 #define CT_BUCKETS_MAX 4096
 
+// config.max_frame out of the box (datapath.md §2): longer frames drop as oversize.
+#define MAX_FRAME_DEFAULT 9600
+
 control Config(inout meta_t meta) {
     action set_config(bit<16> uplink_port, bit<16> cpu_port, bit<48> local_mac,
                       bit<48> gateway_mac, bit<32> local_vtep_ip, bit<24> vni,
                       bit<1> auth, bit<8> tcp_wscale, bit<16> policy_gen,
-                      bit<32> ct_buckets_mask) {
+                      bit<32> ct_buckets_mask, bit<16> max_frame) {
         meta.cfg.uplink_port = uplink_port;
         meta.cfg.cpu_port = cpu_port;
         meta.cfg.local_mac = local_mac;
@@ -25,12 +28,13 @@ control Config(inout meta_t meta) {
         meta.cfg.tcp_wscale = tcp_wscale;
         meta.cfg.policy_gen = policy_gen;
         meta.cfg.ct_mask = ct_buckets_mask & (CT_BUCKETS_MAX - 1);
+        meta.cfg.max_frame = max_frame;
     }
     table config {
         key = { }
         actions = { set_config; }
         default_action = set_config(0, (bit<16>)CPU_PORT, 0, 0, 0, 0, 0, 14, 0,
-                                    CT_BUCKETS_MAX - 1);
+                                    CT_BUCKETS_MAX - 1, MAX_FRAME_DEFAULT);
         size = 1;
     }
 

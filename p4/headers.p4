@@ -342,6 +342,7 @@ struct cfg_t {
     bit<8>   tcp_wscale;
     bit<16>  policy_gen;
     bit<32>  ct_mask;        // ct_buckets - 1
+    bit<16>  max_frame;      // longest accepted frame in bytes
     // Conntrack timeouts in microseconds.
     bit<64>  to_syn_sent;
     bit<64>  to_syn_recv;

@@ -33,8 +33,9 @@ const bit<8> DROP_CT_INVALID = 26;
 const bit<8> DROP_POLICY_DENY = 27;
 const bit<8> DROP_POLICY_DEFAULT_DENY = 28;
 const bit<8> DROP_BAD_PACKET_OUT = 29;
+const bit<8> DROP_OVERSIZE = 30;
 // Size of the `drops` counter array: one above the highest drop code.
-const bit<32> DROP_REASONS = 30;
+const bit<32> DROP_REASONS = 31;
 
 const bit<8> PUNT_ARP = 1;
 const bit<8> PUNT_ND = 2;

@@ -167,7 +167,18 @@ pub struct Config {
     pub ct_buckets: u32,
     /// Conntrack timeouts.
     pub timeouts: Timeouts,
+    /// The longest frame accepted on any port, in bytes ([`MAX_FRAME_RANGE`]). A longer
+    /// one is dropped as `oversize` before anything else is looked at; hardware cuts it
+    /// at this length on arrival, so no frame can fill the NIC's buffers.
+    pub max_frame: u16,
 }
+
+/// The `max_frame` values every target accepts: from a minimum Ethernet frame to a
+/// 16 KiB jumbo (the hardware's frame FIFO holds two such frames).
+pub const MAX_FRAME_RANGE: std::ops::RangeInclusive<u16> = 64..=16384;
+
+/// `max_frame` out of the box: a 9,000-byte jumbo payload with its tunnel headers.
+pub const MAX_FRAME_DEFAULT: u16 = 9600;
 
 impl Default for Config {
     fn default() -> Self {
@@ -184,6 +195,7 @@ impl Default for Config {
             policy_gen: 1,
             ct_buckets: 1024,
             timeouts: Timeouts::default(),
+            max_frame: MAX_FRAME_DEFAULT,
         }
     }
 }
@@ -199,6 +211,8 @@ pub enum ConfigError {
     Vni(u32),
     #[error("uplink_port and cpu_port must differ (both {0})")]
     PortClash(Port),
+    #[error("max_frame must be between 64 and 16384 bytes, got {0}")]
+    MaxFrame(u16),
 }
 
 impl Config {
@@ -215,6 +229,9 @@ impl Config {
         }
         if self.uplink_port == self.cpu_port {
             return Err(ConfigError::PortClash(self.cpu_port));
+        }
+        if !MAX_FRAME_RANGE.contains(&self.max_frame) {
+            return Err(ConfigError::MaxFrame(self.max_frame));
         }
         Ok(())
     }
@@ -247,5 +264,19 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(bad.validate(), Err(ConfigError::Wscale(15)));
+        for max_frame in [0, 63, 16385, u16::MAX] {
+            let bad = Config {
+                max_frame,
+                ..Config::default()
+            };
+            assert_eq!(bad.validate(), Err(ConfigError::MaxFrame(max_frame)));
+        }
+        for max_frame in [64, 1518, 16384] {
+            let ok = Config {
+                max_frame,
+                ..Config::default()
+            };
+            assert_eq!(ok.validate(), Ok(()));
+        }
     }
 }

@@ -27,7 +27,9 @@ pub mod reason;
 pub mod tables;
 pub mod tag;
 
-pub use config::{AuthKey, Config, ConfigError, MacAddr, Port, Timeouts};
+pub use config::{
+    AuthKey, Config, ConfigError, MAX_FRAME_DEFAULT, MAX_FRAME_RANGE, MacAddr, Port, Timeouts,
+};
 pub use conntrack::{CtKey, CtState, CtTable};
 pub use ops::{ApplyError, Op, OverflowFlow};
 pub use pipeline::{Counters, Datapath, Outcome, PacketsBytes, Verdict};

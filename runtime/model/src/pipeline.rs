@@ -173,7 +173,11 @@ impl Datapath {
 
     /// Processes one packet that arrived on `in_port` at time `now` (µs).
     pub fn process(&mut self, now: u64, in_port: Port, frame: &[u8]) -> Outcome {
-        let out = self.ingress(now, in_port, frame, true);
+        let out = if frame.len() > usize::from(self.config.max_frame) {
+            Outcome::stop(Stop::Drop(DropReason::Oversize), frame)
+        } else {
+            self.ingress(now, in_port, frame, true)
+        };
         match &out.verdict {
             Verdict::Drop(r) => *self.counters.drops.entry(*r).or_default() += 1,
             Verdict::Punt { reason, .. } => *self.counters.punts.entry(*reason).or_default() += 1,

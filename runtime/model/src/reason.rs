@@ -112,6 +112,8 @@ reasons! {
         PolicyDefaultDeny = 28 => "policy_default_deny",
         /// A packet from the CPU port with a short or unknown `packet_out` header.
         BadPacketOut = 29 => "bad_packet_out",
+        /// A frame longer than `config.max_frame` (cut on arrival, never parsed).
+        Oversize = 30 => "oversize",
     }
 }
 

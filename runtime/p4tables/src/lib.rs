@@ -451,6 +451,7 @@ impl Program {
             .param("tcp_wscale", c.tcp_wscale)
             .param("policy_gen", c.policy_gen)
             .param("ct_buckets_mask", c.ct_buckets - 1)
+            .param("max_frame", c.max_frame)
             .build()?;
         let key = self
             .builder(names::AUTH_KEY)?
@@ -494,6 +495,14 @@ impl Program {
                 c.auth = f.param("auth")? != 0;
                 c.tcp_wscale = narrow(f.param("tcp_wscale")?, "tcp_wscale")?;
                 c.policy_gen = narrow(f.param("policy_gen")?, "policy_gen")?;
+                c.max_frame = narrow(f.param("max_frame")?, "max_frame")?;
+                if !ztnic_model::MAX_FRAME_RANGE.contains(&c.max_frame) {
+                    return Err(MapError::Unsupported(format!(
+                        "max_frame {} is outside {:?} bytes",
+                        c.max_frame,
+                        ztnic_model::MAX_FRAME_RANGE
+                    )));
+                }
                 let mask: u32 = narrow(f.param("ct_buckets_mask")?, "ct_buckets_mask")?;
                 c.ct_buckets = mask
                     .checked_add(1)

@@ -227,6 +227,7 @@ fn the_configuration_round_trips_through_its_default_entries() {
         auth_key: ztnic_model::AuthKey(*b"0123456789abcdef"),
         policy_gen: 4242,
         ct_buckets: 256,
+        max_frame: 1518,
         ..Config::default()
     };
     c.timeouts.tcp_established = 7200;
