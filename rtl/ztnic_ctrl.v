@@ -64,6 +64,8 @@ module ztnic_ctrl #(
     output wire [4:0]               cfg_ct_log2,
     output wire [15:0]              cfg_policy_gen,
     output wire [4:0]               cfg_tcp_wscale,
+    // longest accepted frame in bytes, clamped to 64..16384 (the ingress cuts longer ones)
+    output wire [14:0]              cfg_max_frame,
     output wire [64*16-1:0]         cfg_timeouts,
 
     // table access to the pipeline
@@ -109,6 +111,7 @@ reg [127:0] auth_key_reg = REG_CONFIG_AUTH_KEY_RESET;
 reg [31:0] ct_buckets_log2_reg = REG_CONFIG_CT_BUCKETS_LOG2_RESET;
 reg [31:0] policy_gen_reg = REG_CONFIG_POLICY_GEN_RESET;
 reg [31:0] tcp_wscale_reg = REG_CONFIG_TCP_WSCALE_RESET;
+reg [31:0] max_frame_reg = REG_CONFIG_MAX_FRAME_RESET;
 reg [511:0] timeout_lo_reg = REG_CONFIG_TIMEOUT_LO_RESET;
 reg [511:0] timeout_hi_reg = REG_CONFIG_TIMEOUT_HI_RESET;
 
@@ -135,6 +138,18 @@ assign cfg_auth_key = auth_key_reg;
 assign cfg_ct_log2 = (ct_buckets_log2_reg > CT_LOG2_MAX) ? CT_LOG2_MAX[4:0] : ct_buckets_log2_reg[4:0];
 assign cfg_policy_gen = policy_gen_reg[15:0];
 assign cfg_tcp_wscale = (tcp_wscale_reg > 14) ? 5'd14 : tcp_wscale_reg[4:0];
+// clamped in a register of its own: the ingress compares against it every beat
+reg [14:0] max_frame_clamped_reg = REG_CONFIG_MAX_FRAME_RESET[14:0];
+always @(posedge clk) begin
+    if (max_frame_reg < 32'd64) begin
+        max_frame_clamped_reg <= 15'd64;
+    end else if (max_frame_reg > 32'd16384) begin
+        max_frame_clamped_reg <= 15'd16384;
+    end else begin
+        max_frame_clamped_reg <= max_frame_reg[14:0];
+    end
+end
+assign cfg_max_frame = max_frame_clamped_reg;
 
 genvar t;
 generate
@@ -250,6 +265,7 @@ always @* begin
         REG_CONFIG_CT_BUCKETS_LOG2: rd_value = ct_buckets_log2_reg;
         REG_CONFIG_POLICY_GEN: rd_value = policy_gen_reg;
         REG_CONFIG_TCP_WSCALE: rd_value = tcp_wscale_reg;
+        REG_CONFIG_MAX_FRAME: rd_value = max_frame_reg;
 
         REG_TABLES_TYPE: rd_value = BLK_TABLES_TYPE;
         REG_TABLES_VERSION: rd_value = BLK_TABLES_VERSION;
@@ -319,6 +335,7 @@ always @(posedge clk) begin
             REG_CONFIG_CT_BUCKETS_LOG2: ct_buckets_log2_reg <= merge(ct_buckets_log2_reg, s_axil_wdata, s_axil_wstrb);
             REG_CONFIG_POLICY_GEN: policy_gen_reg <= merge(policy_gen_reg, s_axil_wdata, s_axil_wstrb);
             REG_CONFIG_TCP_WSCALE: tcp_wscale_reg <= merge(tcp_wscale_reg, s_axil_wdata, s_axil_wstrb);
+            REG_CONFIG_MAX_FRAME: max_frame_reg <= merge(max_frame_reg, s_axil_wdata, s_axil_wstrb);
             REG_TABLES_SELECT: tbl_select_reg <= merge(tbl_select_reg, s_axil_wdata, s_axil_wstrb);
             REG_TABLES_INDEX: tbl_index_reg <= merge(tbl_index_reg, s_axil_wdata, s_axil_wstrb);
             REG_TABLES_CMD: begin
@@ -367,6 +384,7 @@ always @(posedge clk) begin
         ct_buckets_log2_reg <= REG_CONFIG_CT_BUCKETS_LOG2_RESET;
         policy_gen_reg <= REG_CONFIG_POLICY_GEN_RESET;
         tcp_wscale_reg <= REG_CONFIG_TCP_WSCALE_RESET;
+        max_frame_reg <= REG_CONFIG_MAX_FRAME_RESET;
         timeout_lo_reg <= REG_CONFIG_TIMEOUT_LO_RESET;
         timeout_hi_reg <= REG_CONFIG_TIMEOUT_HI_RESET;
         tbl_select_reg <= REG_TABLES_SELECT_RESET;

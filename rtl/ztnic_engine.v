@@ -17,7 +17,12 @@
 // captured per way and forwarded into the decide stage, so back-to-back packets of one
 // connection, or of connections sharing a bucket, are judged exactly as one at a time.
 // The counters use the same scheme (read port A, write port B, forward the last write).
-// Control-plane table accesses hold new packets and run once the pipeline is empty.
+// Control-plane table accesses never stop the data plane, except those of the tables
+// the data plane writes itself (conntrack, context and rule counters): every other table
+// is looked up on port A and written by the control plane alone on port B (the policy
+// is kept twice, one copy per lookup view, so that its port B is free too), so an access
+// takes that port for a clock while packets go on. An access of a data-plane-written
+// table holds new packets and runs once the pipeline is empty.
 
 `resetall
 `timescale 1ns / 1ps
@@ -59,6 +64,8 @@ module ztnic_engine #(
     input  wire [15:0]              hq_len,
     input  wire [USER_W-1:0]        hq_port,
     input  wire [15:0]              hq_beats,
+    // the frame was longer than config.max_frame (cut by the ingress): dropped at stage 1
+    input  wire                     hq_oversize,
     input  wire                     hq_valid,
     output wire                     hq_ready,
 
@@ -333,14 +340,16 @@ reg v1_reg = 1'b0;
 reg [NST:8] v_reg = 0;
 wire adv = !v_reg[NST] || desc_ready;
 
-// control-plane access: hold new packets, run once the pipeline is empty
+// control-plane access: C_CMD uses port B of the table, C_READ takes its data. An access
+// of a table the data plane writes (conntrack, counters) first holds new packets and
+// waits for the pipeline to drain (C_WAIT); every other access runs at once.
 localparam [1:0] C_IDLE = 2'd0, C_WAIT = 2'd1, C_CMD = 2'd2, C_READ = 2'd3;
 reg [1:0] cst_reg = C_IDLE, cst_next;
-wire hold = cst_reg != C_IDLE;
+// the access in progress holds new packets
+reg drain_reg = 1'b0, drain_next;
+wire hold = drain_reg;
 wire pass0_busy, pass1_busy;
 wire pipe_empty = !v1_reg && v_reg == 0 && !pass0_busy && !pass1_busy;
-// control accesses own port B of every table (the pipeline is empty then)
-wire ctl_port = cst_reg == C_CMD || cst_reg == C_READ;
 
 assign hq_ready = adv && !hold;
 
@@ -389,7 +398,9 @@ always @* begin
     c0 = class_in;
     c1 = class_po;
     s1_cls = c0;
-    if (c0 == PORT_CLASS_NONE[1:0]) begin
+    if (hq_oversize) begin
+        s1_vd = vd(1'b0, DROP_OVERSIZE);
+    end else if (c0 == PORT_CLASS_NONE[1:0]) begin
         s1_vd = vd(1'b0, DROP_UNKNOWN_PORT);
     end else if (c0 == PORT_CLASS_CPU[1:0]) begin
         if (hq_len < 4) begin
@@ -619,11 +630,13 @@ reg [4*CT_ADDR_W-1:0] ct_b_addr;
 reg [4*L_CONNTRACK_W-1:0] ct_b_wdata;
 wire [4*L_CONNTRACK_W-1:0] ct_a_rd, ct_b_rd;
 
-// policy: 8 variants x 4 ways; port A the packet's view, port B the reverse view
+// policy: 8 variants x 4 ways, kept twice: port A of one copy looks up the packet's
+// view, port A of the other the reverse view; control writes go to port B of both
+// (control reads come from the first), so no lookup ever waits for the control plane
 reg [31:0] pol_b_en;
 reg pol_b_we;
 reg [8*POLICY_LOG2-1:0] pol_a_addr, pol_b_addr;
-wire [32*L_POLICY_W-1:0] pol_a_rd, pol_b_rd;
+wire [32*L_POLICY_W-1:0] pol_a_rd, pol_b_rd, pol_ctl_rd;
 
 genvar w, pv;
 generate
@@ -657,9 +670,15 @@ generate
             ztnic_ram_dp #(.WIDTH(L_POLICY_W), .ADDR_W(POLICY_LOG2)) pol_ram (
                 .clk(clk), .a_en(adv), .a_addr(pol_a_addr[pv*POLICY_LOG2 +: POLICY_LOG2]),
                 .a_rdata(pol_a_rd[(pv*4+w)*L_POLICY_W +: L_POLICY_W]),
-                .b_en(pol_b_en[pv*4+w]), .b_we(pol_b_we),
-                .b_addr(ctl_port ? b_addr[POLICY_LOG2-1:0] : pol_b_addr[pv*POLICY_LOG2 +: POLICY_LOG2]),
-                .b_wdata(b_wdata[L_POLICY_W-1:0]), .b_rdata(pol_b_rd[(pv*4+w)*L_POLICY_W +: L_POLICY_W]));
+                .b_en(pol_b_en[pv*4+w]), .b_we(pol_b_we), .b_addr(b_addr[POLICY_LOG2-1:0]),
+                .b_wdata(b_wdata[L_POLICY_W-1:0]), .b_rdata(pol_ctl_rd[(pv*4+w)*L_POLICY_W +: L_POLICY_W]));
+            /* verilator lint_off PINCONNECTEMPTY */
+            ztnic_ram_dp #(.WIDTH(L_POLICY_W), .ADDR_W(POLICY_LOG2)) pol_rev_ram (
+                .clk(clk), .a_en(adv), .a_addr(pol_b_addr[pv*POLICY_LOG2 +: POLICY_LOG2]),
+                .a_rdata(pol_b_rd[(pv*4+w)*L_POLICY_W +: L_POLICY_W]),
+                .b_en(pol_b_en[pv*4+w]), .b_we(pol_b_we), .b_addr(b_addr[POLICY_LOG2-1:0]),
+                .b_wdata(b_wdata[L_POLICY_W-1:0]), .b_rdata());
+            /* verilator lint_on PINCONNECTEMPTY */
         end
     end
 endgenerate
@@ -1887,13 +1906,20 @@ always @* begin
     cec_b_addr = p25_reg[F_CESLOT +: CTR_CE_W]; cec_b_wdata = cec_new;
     rc_b_en = rc_dp_we; rc_b_we = rc_dp_we;
     rc_b_addr = p25_reg[F_RSLOT +: CTR_RULE_W]; rc_b_wdata = rc_new;
-    pol_b_en = {32{adv && !ctl_port}};
+    pol_b_en = 0;
     pol_b_we = 1'b0;
+    drain_next = drain_reg;
 
     case (cst_reg)
     C_IDLE: begin
         if (tbl_req && !cdone_reg) begin
-            cst_next = C_WAIT;
+            if (tbl_select == TABLE_CONNTRACK[7:0] || tbl_select == TABLE_CTX_COUNTER[7:0]
+                    || tbl_select == TABLE_RULE_COUNTER[7:0]) begin
+                cst_next = C_WAIT;
+                drain_next = 1'b1;
+            end else begin
+                cst_next = C_CMD;
+            end
         end else if (!swchk_reg) begin
             // aging sweep: read one slot when the data plane leaves its way alone
             if (!dp_we[sw_way]) begin
@@ -1934,7 +1960,6 @@ always @* begin
         cst_next = C_READ;
         b_we = tbl_write;
         cerr_next = 1'b0;
-        pol_b_en = 0;
         pol_b_we = tbl_write;
         case (tbl_select)
             TABLE_PORT_CLASS[7:0]: begin
@@ -2002,7 +2027,6 @@ always @* begin
         endcase
     end
     C_READ: begin
-        pol_b_en = 0;
         case (tbl_select)
             TABLE_PORT_CLASS[7:0]: tsel[1:0] = port_class[tbl_index[PORT_CLASS_LOG2-1:0]];
             TABLE_VPORT_CTX[7:0]: tsel[L_VPORT_CTX_W-1:0] = vpc_b_rd[tbl_index[VPORT_CTX_LOG2 +: 2]*L_VPORT_CTX_W +: L_VPORT_CTX_W];
@@ -2010,7 +2034,7 @@ always @* begin
             TABLE_REMOTE_HOST[7:0]: tsel[L_REMOTE_HOST_W-1:0] = rh_b_rd[tbl_index[REMOTE_HOST_LOG2 +: 2]*L_REMOTE_HOST_W +: L_REMOTE_HOST_W];
             TABLE_CTX_EPOCH[7:0]: tsel[L_CTX_EPOCH_W-1:0] = ce_b_rd[tbl_index[CTX_EPOCH_LOG2 +: 2]*L_CTX_EPOCH_W +: L_CTX_EPOCH_W];
             TABLE_REMOTE_EP[7:0]: tsel[L_REMOTE_EP_W-1:0] = remote_ep[tbl_index[REM_IDX_W-1:0]];
-            TABLE_POLICY[7:0]: tsel[L_POLICY_W-1:0] = pol_b_rd[{tbl_var, tbl_pway}*L_POLICY_W +: L_POLICY_W];
+            TABLE_POLICY[7:0]: tsel[L_POLICY_W-1:0] = pol_ctl_rd[{tbl_var, tbl_pway}*L_POLICY_W +: L_POLICY_W];
             TABLE_CT_OVERFLOW[7:0]: tsel[L_CT_OVERFLOW_W-1:0] = ovf_b_rd[tbl_index[CT_OVF_LOG2 +: 2]*L_CT_OVERFLOW_W +: L_CT_OVERFLOW_W];
             TABLE_CONNTRACK[7:0]: tsel[L_CONNTRACK_W-1:0] = ct_b_rd[tbl_index[CT_ADDR_W +: 2]*L_CONNTRACK_W +: L_CONNTRACK_W];
             TABLE_CTX_COUNTER[7:0]: tsel[127:0] = cec_b_rd;
@@ -2022,6 +2046,7 @@ always @* begin
         crd_next = tsel;
         cdone_next = 1'b1;
         cst_next = C_IDLE;
+        drain_next = 1'b0;
     end
     default: cst_next = C_IDLE;
     endcase
@@ -2050,6 +2075,7 @@ always @(posedge clk) begin
     end
 
     cst_reg <= cst_next;
+    drain_reg <= drain_next;
     crd_reg <= crd_next;
     cdone_reg <= cdone_next;
     cerr_reg <= cerr_next;
@@ -2060,6 +2086,7 @@ always @(posedge clk) begin
 
     if (rst) begin
         cst_reg <= C_IDLE;
+        drain_reg <= 1'b0;
         cdone_reg <= 1'b0;
         swchk_reg <= 1'b0;
         evo_valid_reg <= 1'b0;

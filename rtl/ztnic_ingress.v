@@ -2,6 +2,12 @@
 // beat to the frame FIFO and captures the first HDR_BYTES bytes of each frame with its
 // length and input port into the header queue that the pipeline parses. The frame
 // is only held back (tready low) when the frame FIFO or the header queue is full.
+//
+// A frame longer than cfg_max_frame bytes is cut: its beats past the limit are accepted
+// and discarded (never written to the frame FIFO), and its header queue entry is
+// flagged `hdr_oversize` (the pipeline drops it as `oversize`) with `hdr_beats` the
+// beats actually written, so no input, however long, can fill the frame FIFO and hang
+// the NIC. The beat counter saturates, so neither can a frame of any length wrap it.
 
 `resetall
 `timescale 1ns / 1ps
@@ -15,10 +21,16 @@ module ztnic_ingress #(
     // Width of tuser: the port number
     parameter USER_W = 16,
     // Bytes of each frame captured for the parser (a multiple of KEEP_W)
-    parameter HDR_BYTES = 320
+    parameter HDR_BYTES = 320,
+    // Beats the frame FIFO holds; a frame is cut at half of that at most, so the FIFO
+    // always has room for the frame being received while the egress drains another
+    parameter FIFO_BEATS = 512
 ) (
     input  wire                   clk,
     input  wire                   rst,
+
+    // longest accepted frame in bytes (64..16384)
+    input  wire [14:0]            cfg_max_frame,
 
     input  wire [DATA_W-1:0]      s_axis_tdata,
     input  wire [KEEP_W-1:0]      s_axis_tkeep,
@@ -37,6 +49,7 @@ module ztnic_ingress #(
     output wire [15:0]            hdr_len,
     output wire [USER_W-1:0]      hdr_port,
     output wire [15:0]            hdr_beats,
+    output wire                   hdr_oversize,
     output wire                   hdr_valid,
     input  wire                   hdr_ready,
 
@@ -59,17 +72,40 @@ initial begin
         $error("ztnic_ingress: HDR_BYTES must be a multiple of KEEP_W");
         $finish;
     end
+    if (FIFO_BEATS < 2 * HDR_BEATS || FIFO_BEATS > 65536) begin
+        $error("ztnic_ingress: FIFO_BEATS must be in 2*HDR_BYTES/KEEP_W..65536");
+        $finish;
+    end
+end
+
+localparam KEEP_LOG2 = $clog2(KEEP_W);
+// the most beats one frame may write to the frame FIFO
+localparam integer CUT_BEATS = FIFO_BEATS / 2;
+localparam [15:0] CUT_BEATS_MAX = CUT_BEATS[15:0];
+
+// beats of a frame of cfg_max_frame bytes, at most CUT_BEATS_MAX (registered: the
+// configuration changes rarely, and the compare below then starts from a flip-flop)
+reg [15:0] max_beats_reg = CUT_BEATS_MAX;
+wire [15:0] max_beats_cfg = ({1'b0, cfg_max_frame} + (KEEP_W[15:0] - 16'd1)) >> KEEP_LOG2;
+always @(posedge clk) begin
+    max_beats_reg <= (max_beats_cfg > CUT_BEATS_MAX) ? CUT_BEATS_MAX : max_beats_cfg;
 end
 
 reg [8*HDR_BYTES-1:0] hdr_reg = 0, hdr_next;
 reg [15:0] beat_reg = 0, beat_next;
 reg [USER_W-1:0] port_reg = 0, port_next;
+// the frame has passed the limit: its later beats are discarded
+reg cut_reg = 1'b0, cut_next;
+// beats of this frame written to the frame FIFO so far
+reg [15:0] wr_reg = 0, wr_next;
 
 wire fire = s_axis_tvalid && s_axis_tready;
+// this beat is past the limit (the first max_beats_reg beats are kept)
+wire past = cut_reg || beat_reg >= max_beats_reg;
 
-assign s_axis_tready = data_wr_ready && hdr_ready;
+assign s_axis_tready = hdr_ready && (data_wr_ready || past);
 assign data_wr = s_axis_tdata;
-assign data_wr_valid = s_axis_tvalid && hdr_ready;
+assign data_wr_valid = s_axis_tvalid && hdr_ready && !past;
 
 // bytes in this beat (tkeep is contiguous from byte 0)
 reg [15:0] beat_bytes;
@@ -90,18 +126,28 @@ always @* begin
     end
     beat_next = beat_reg;
     port_next = port_reg;
+    cut_next = cut_reg;
+    wr_next = wr_reg;
     if (fire) begin
-        beat_next = s_axis_tlast ? 16'd0 : beat_reg + 16'd1;
+        wr_next = s_axis_tlast ? 16'd0 : wr_reg + {15'd0, !past};
+        // saturates: a frame of any length never looks like a new one
+        beat_next = s_axis_tlast ? 16'd0 : (beat_reg == 16'hffff ? beat_reg : beat_reg + 16'd1);
+        cut_next = s_axis_tlast ? 1'b0 : past;
         if (first) begin
             port_next = s_axis_tuser;
         end
     end
 end
 
+// a frame within max_beats_reg beats may still be longer than cfg_max_frame bytes;
+// its length is exact then (at most 16384 + KEEP_W bytes, no 16-bit overflow)
+wire [15:0] len_last = {beat_reg[15-KEEP_LOG2:0], {KEEP_LOG2{1'b0}}} + beat_bytes;
+
 assign hdr_data = hdr_next;
-assign hdr_len = beat_reg * KEEP_W[15:0] + beat_bytes;
+assign hdr_len = past ? {1'b0, cfg_max_frame} : len_last;
 assign hdr_port = first ? s_axis_tuser : port_reg;
-assign hdr_beats = beat_reg + 16'd1;
+assign hdr_beats = wr_reg + {15'd0, !past};
+assign hdr_oversize = past || len_last > {1'b0, cfg_max_frame};
 assign hdr_valid = fire && s_axis_tlast;
 assign frame_done = hdr_valid;
 
@@ -111,8 +157,12 @@ always @(posedge clk) begin
     end
     beat_reg <= beat_next;
     port_reg <= port_next;
+    cut_reg <= cut_next;
+    wr_reg <= wr_next;
     if (rst) begin
         beat_reg <= 0;
+        cut_reg <= 1'b0;
+        wr_reg <= 0;
     end
 end
 

@@ -114,6 +114,7 @@ wire [127:0] cfg_auth_key;
 wire [4:0] cfg_ct_log2;
 wire [15:0] cfg_policy_gen;
 wire [4:0] cfg_tcp_wscale;
+wire [14:0] cfg_max_frame;
 wire [64*16-1:0] cfg_timeouts;
 
 wire tbl_req, tbl_write, tbl_done, tbl_err;
@@ -150,6 +151,7 @@ ztnic_ctrl #(
     .cfg_local_mac(cfg_local_mac), .cfg_gateway_mac(cfg_gateway_mac), .cfg_vni(cfg_vni),
     .cfg_auth(cfg_auth), .cfg_auth_key(cfg_auth_key), .cfg_ct_log2(cfg_ct_log2),
     .cfg_policy_gen(cfg_policy_gen), .cfg_tcp_wscale(cfg_tcp_wscale), .cfg_timeouts(cfg_timeouts),
+    .cfg_max_frame(cfg_max_frame),
     .tbl_req(tbl_req), .tbl_write(tbl_write), .tbl_select(tbl_select), .tbl_index(tbl_index),
     .tbl_wdata(tbl_wdata), .tbl_done(tbl_done), .tbl_err(tbl_err), .tbl_rdata(tbl_rdata),
     .evt_data(evt_data), .evt_valid(evt_valid),
@@ -162,17 +164,18 @@ wire fifo_wr_valid, fifo_wr_ready, fifo_rd_valid, fifo_rd_ready;
 wire [8*HDR_BYTES-1:0] hdr_in;
 wire [15:0] hdr_in_len, hdr_in_beats;
 wire [USER_W-1:0] hdr_in_port;
-wire hdr_in_valid, hdr_in_ready;
+wire hdr_in_oversize, hdr_in_valid, hdr_in_ready;
 
 ztnic_ingress #(
-    .DATA_W(DATA_W), .KEEP_W(KEEP_W), .USER_W(USER_W), .HDR_BYTES(HDR_BYTES)
+    .DATA_W(DATA_W), .KEEP_W(KEEP_W), .USER_W(USER_W), .HDR_BYTES(HDR_BYTES),
+    .FIFO_BEATS(1 << DATA_FIFO_LOG2)
 ) ingress (
-    .clk(clk), .rst(rst),
+    .clk(clk), .rst(rst), .cfg_max_frame(cfg_max_frame),
     .s_axis_tdata(s_axis_tdata), .s_axis_tkeep(s_axis_tkeep), .s_axis_tvalid(s_axis_tvalid),
     .s_axis_tready(s_axis_tready), .s_axis_tlast(s_axis_tlast), .s_axis_tuser(s_axis_tuser),
     .data_wr(fifo_wr_data), .data_wr_valid(fifo_wr_valid), .data_wr_ready(fifo_wr_ready),
     .hdr_data(hdr_in), .hdr_len(hdr_in_len), .hdr_port(hdr_in_port), .hdr_beats(hdr_in_beats),
-    .hdr_valid(hdr_in_valid), .hdr_ready(hdr_in_ready),
+    .hdr_oversize(hdr_in_oversize), .hdr_valid(hdr_in_valid), .hdr_ready(hdr_in_ready),
     .frame_done(stat_rx)
 );
 
@@ -184,13 +187,13 @@ ztnic_fifo #(.WIDTH(DATA_W), .DEPTH_LOG2(DATA_FIFO_LOG2)) frame_fifo (
     .count()
 );
 
-localparam HQ_W = 8 * HDR_BYTES + 16 + USER_W + 16;
+localparam HQ_W = 8 * HDR_BYTES + 16 + USER_W + 16 + 1;
 wire [HQ_W-1:0] hq_out;
 wire hq_valid, hq_ready;
 
 ztnic_fifo #(.WIDTH(HQ_W), .DEPTH_LOG2(HDR_FIFO_LOG2)) header_fifo (
     .clk(clk), .rst(rst),
-    .s_data({hdr_in, hdr_in_len, hdr_in_port, hdr_in_beats}), .s_valid(hdr_in_valid), .s_ready(hdr_in_ready),
+    .s_data({hdr_in, hdr_in_len, hdr_in_port, hdr_in_beats, hdr_in_oversize}), .s_valid(hdr_in_valid), .s_ready(hdr_in_ready),
     .m_data(hq_out), .m_valid(hq_valid), .m_ready(hq_ready),
     .count()
 );
@@ -211,8 +214,8 @@ ztnic_engine #(
     .CT_OVF_LOG2(CT_OVF_LOG2), .TBL_WORDS(TBL_WORDS)
 ) engine (
     .clk(clk), .rst(rst), .ts_us(ts_us),
-    .hq_hdr(hq_out[HQ_W-1 -: 8*HDR_BYTES]), .hq_len(hq_out[16+USER_W+16-1 -: 16]),
-    .hq_port(hq_out[USER_W+16-1 -: USER_W]), .hq_beats(hq_out[15:0]),
+    .hq_hdr(hq_out[HQ_W-1 -: 8*HDR_BYTES]), .hq_len(hq_out[1+16+USER_W+16-1 -: 16]),
+    .hq_port(hq_out[1+USER_W+16-1 -: USER_W]), .hq_beats(hq_out[16:1]), .hq_oversize(hq_out[0]),
     .hq_valid(hq_valid), .hq_ready(hq_ready),
     .desc_drop(desc_drop), .desc_port(desc_port), .desc_plen(desc_plen), .desc_prefix(desc_prefix),
     .desc_skip(desc_skip), .desc_end(desc_end), .desc_words(desc_words),

@@ -30,6 +30,7 @@ localparam [7:0] DROP_CT_INVALID = 8'd26;
 localparam [7:0] DROP_POLICY_DENY = 8'd27;
 localparam [7:0] DROP_POLICY_DEFAULT_DENY = 8'd28;
 localparam [7:0] DROP_BAD_PACKET_OUT = 8'd29;
+localparam [7:0] DROP_OVERSIZE = 8'd30;
 localparam [7:0] PUNT_ARP = 8'd1;
 localparam [7:0] PUNT_ND = 8'd2;
 localparam [7:0] PUNT_IP_FRAGMENT = 8'd3;
@@ -37,6 +38,6 @@ localparam [7:0] PUNT_IPV6_EXT_HEADER = 8'd4;
 localparam [7:0] PUNT_CTX_UNKNOWN = 8'd5;
 localparam [7:0] PUNT_CTX_STALE_EPOCH = 8'd6;
 localparam [7:0] PUNT_CT_FULL = 8'd7;
-localparam integer DROP_CODES = 30; // counter entries (codes 0..29)
+localparam integer DROP_CODES = 31; // counter entries (codes 0..30)
 localparam integer PUNT_CODES = 8; // counter entries (codes 0..7)
 /* verilator lint_on UNUSEDPARAM */

@@ -697,6 +697,7 @@ impl<R: RegisterAccess> Driver<R> {
         self.write(r::CT_BUCKETS_LOG2, log2)?;
         self.write(r::POLICY_GEN, c.policy_gen.into())?;
         self.write(r::TCP_WSCALE, c.tcp_wscale.into())?;
+        self.write(r::MAX_FRAME, c.max_frame.into())?;
         for (i, s) in timeout_secs(&c.timeouts).iter().enumerate() {
             let us = u64::from(*s) * 1_000_000;
             self.write(r::TIMEOUT_LO + 8 * i as u32, us as u32)?;
@@ -1332,6 +1333,7 @@ impl<R: RegisterAccess> Driver<R> {
             policy_gen: self.read(r::POLICY_GEN)? as u16,
             ct_buckets: 1 << log2,
             timeouts: timeouts_of(secs),
+            max_frame: self.read(r::MAX_FRAME)? as u16,
         })
     }
 }

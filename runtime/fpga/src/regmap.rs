@@ -81,6 +81,8 @@ pub mod config {
     pub const POLICY_GEN: u32 = 0x0148;
     /// Window scale shift assumed for non-SYN segments. (rw)
     pub const TCP_WSCALE: u32 = 0x014c;
+    /// Longest frame accepted, in bytes (64..16384; the hardware clamps to that range and to half its frame FIFO). A longer frame is cut at this length, dropped and counted as `oversize`. (rw)
+    pub const MAX_FRAME: u32 = 0x0150;
     /// Conntrack timeout in microseconds, bits 31:0, indexed by enum `timeout`. (rw)
     pub const TIMEOUT_LO: u32 = 0x0180;
     pub const TIMEOUT_LO_COUNT: u32 = 16;
