@@ -862,14 +862,83 @@ mod tests {
             .iter()
             .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .collect();
-        for f in [
-            "ztnic_top.v",
-            "ztnic_engine.v",
-            "ztnic_fifo.v",
-            "ztnic_ram_dp.v",
-        ] {
+        for f in ["ztnic_top.v", "ztnic_fifo.v", "ztnic_ram_dp.v"] {
             assert!(names.iter().any(|n| n == f), "{f} missing from {names:?}");
         }
         assert!(s.includes.iter().any(|p| p.ends_with("ztnic_regmap.vh")));
+    }
+
+    #[test]
+    fn a_missing_verilator_is_named() {
+        match verilator_version("/nonexistent/verilator") {
+            Err(Error::VerilatorMissing { program, .. }) => {
+                assert_eq!(program, "/nonexistent/verilator");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn ports_are_discovered_and_misuse_is_a_typed_error() -> Result<(), Error> {
+        let mut m = ModuleSim::build("ztnic_fifo", &[("WIDTH", 40), ("DEPTH_LOG2", 2)])?;
+        let ports: Vec<_> = m
+            .ports()
+            .iter()
+            .map(|p| (p.name.as_str(), p.width, p.dir))
+            .collect();
+        for p in [
+            ("clk", 1, Direction::Input),
+            ("s_data", 40, Direction::Input),
+            ("m_data", 40, Direction::Output),
+            ("count", 4, Direction::Output),
+        ] {
+            assert!(ports.contains(&p), "{p:?} not in {ports:?}");
+        }
+        assert_eq!(m.bits("s_data")?, 40);
+        assert!(matches!(
+            m.set_u64("s_data", 1 << 40),
+            Err(Error::WidthMismatch { width: 40, .. })
+        ));
+        assert!(matches!(
+            m.set("s_data", &[0, 0x100]),
+            Err(Error::WidthMismatch { .. })
+        ));
+        assert!(matches!(
+            m.set_u64("m_valid", 1),
+            Err(Error::NotAnInput { .. })
+        ));
+        assert!(matches!(m.get("nope"), Err(Error::UnknownPort { .. })));
+        assert!(matches!(m.tick("nope"), Err(Error::UnknownPort { .. })));
+
+        // two instances of one model keep their own state
+        let mut other = ModuleSim::build("ztnic_fifo", &[("DEPTH_LOG2", 2), ("WIDTH", 40)])?;
+        m.set("s_data", &[0xdead_beef, 0xa5])?;
+        m.set_bool("s_valid", true)?;
+        m.set_bool("m_ready", false)?;
+        m.tick("clk")?;
+        m.set_bool("s_valid", false)?;
+        m.tick("clk")?;
+        assert_eq!(m.get_u64("count")?, 1);
+        assert!(m.get_bool("m_valid")?);
+        assert_eq!(m.get("m_data")?, [0xdead_beef, 0xa5]);
+        assert_eq!(m.get_bytes_le("m_data")?, [0xef, 0xbe, 0xad, 0xde, 0xa5]);
+        other.tick("clk")?;
+        assert_eq!(other.get_u64("count")?, 0);
+
+        let mut wide = ModuleSim::build("ztnic_fifo", &[("WIDTH", 100), ("DEPTH_LOG2", 2)])?;
+        assert!(matches!(
+            wide.get_u64("m_data"),
+            Err(Error::WidthMismatch { width: 100, .. })
+        ));
+        assert_eq!(wide.get("m_data")?.len(), 4);
+        Ok(())
+    }
+
+    #[test]
+    fn an_unknown_module_is_refused_before_verilator_runs() {
+        assert!(matches!(
+            ModuleSim::build("ztnic_no_such_module", &[]),
+            Err(Error::UnknownModule { .. })
+        ));
     }
 }
