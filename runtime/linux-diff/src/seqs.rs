@@ -197,7 +197,7 @@ pub fn short_timeouts() -> Timeouts {
         tcp_time_wait: 2,
         tcp_close: 2,
         udp_unreplied: 2,
-        udp_replied: 6,
+        udp_replied: 10,
         icmp: 2,
         generic: 2,
         ..Timeouts::default()
@@ -259,8 +259,8 @@ pub fn all() -> Vec<Seq> {
                     t.s("A", 1, 101, 0),
                     t.s("R", 500, 0, 0),
                     t.c("A", 101, 1, 0),
-                    t.s("R", 1, 0, 0),
                     t.c("PA", 101, 1, 10),
+                    t.s("A", 1, 111, 0),
                 ],
             ]),
         ));
@@ -467,6 +467,25 @@ pub fn all() -> Vec<Seq> {
                 t.c("A", 1, 11, 0),
             ],
         ));
+
+        // Simultaneous open, stopped half-way: the state after each side's SYN/ACK.
+        for (k, stop) in [
+            (2usize, "syn_sent2"),
+            (3, "synack_orig"),
+            (4, "synack_reply"),
+        ] {
+            let t = Conv::new(v6, base + 22 + k as u16);
+            let all = [
+                t.c("S", 0, 0, 0),
+                t.s("S", 0, 0, 0),
+                t.c("SA", 0, 1, 0),
+                t.s("SA", 0, 1, 0),
+            ];
+            v.push(seq(
+                &n(&format!("tcp_simultaneous_open_{stop}")),
+                all[..k].to_vec(),
+            ));
+        }
 
         // No SYN seen: with nf_conntrack_tcp_loose=0 nothing is picked up mid-stream.
         let t = Conv::new(v6, base + 14);

@@ -259,26 +259,22 @@ pub fn tcp_transition(reply: bool, class: FlagClass, state: TcpState) -> Transit
     }
 }
 
-/// Linux `tcp_valid_flags`: the only flag combinations (of FIN SYN RST PSH ACK URG)
-/// a tracked TCP segment may carry.
+/// Linux `tcp_valid_flags`: the only combinations of FIN SYN RST ACK URG a tracked TCP
+/// segment may carry. PSH (like ECE and CWR, which the parser already drops) is
+/// always valid: it is masked off before the set is judged (`tcp_error`).
 pub fn tcp_flags_valid(flags: u8) -> bool {
-    const VALID: [u8; 14] = [
+    const VALID: [u8; 9] = [
         TCP_SYN,
         TCP_SYN | TCP_URG,
         TCP_SYN | TCP_ACK,
         TCP_RST,
         TCP_RST | TCP_ACK,
-        TCP_RST | TCP_ACK | TCP_PSH,
         TCP_FIN | TCP_ACK,
         TCP_FIN | TCP_ACK | TCP_URG,
-        TCP_FIN | TCP_ACK | TCP_PSH,
-        TCP_FIN | TCP_ACK | TCP_PSH | TCP_URG,
         TCP_ACK,
         TCP_ACK | TCP_URG,
-        TCP_ACK | TCP_PSH,
-        TCP_ACK | TCP_PSH | TCP_URG,
     ];
-    VALID.contains(&(flags & 0x3f))
+    VALID.contains(&(flags & 0x3f & !TCP_PSH))
 }
 
 /// One direction's TCP window data (Linux `ip_ct_tcp_state`, without SACK and scaling
@@ -291,6 +287,36 @@ pub struct TcpWindow {
     pub maxend: u32,
     /// Largest window this direction advertised (0: nothing seen yet).
     pub maxwin: u32,
+    /// Highest acknowledgment number this direction sent (valid once `maxack_set`).
+    pub maxack: u32,
+    pub maxack_set: bool,
+    /// This direction started the close (its FIN moved the connection to FIN_WAIT).
+    pub close_init: bool,
+}
+
+/// The last segment that moved or was ignored by the TCP tracker (Linux `last_index`,
+/// `last_dir`, `last_seq`, `last_ack`, `last_end`, `last_win`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpLast {
+    pub class: FlagClass,
+    pub reply: bool,
+    pub seq: u32,
+    pub ack: u32,
+    pub end: u32,
+    pub win: u16,
+}
+
+impl Default for TcpLast {
+    fn default() -> Self {
+        TcpLast {
+            class: FlagClass::None,
+            reply: false,
+            seq: 0,
+            ack: 0,
+            end: 0,
+            win: 0,
+        }
+    }
 }
 
 /// Per-protocol tracking state of an entry.
@@ -300,6 +326,7 @@ pub enum ProtoState {
     Tcp {
         state: TcpState,
         win: [TcpWindow; 2],
+        last: TcpLast,
     },
     Udp,
     Icmp,
@@ -649,57 +676,149 @@ fn after(a: u32, b: u32) -> bool {
 
 const MAX_ACK_WIN_CONST: u32 = 66_000;
 
-/// Linux `tcp_in_window` for a segment of an existing connection; on success updates
-/// `win` (indexed [originator, responder]) and returns true, else leaves it unchanged.
-pub fn tcp_in_window(win: &mut [TcpWindow; 2], reply: bool, seg: &Tcp, wscale: u8) -> bool {
+/// What [`tcp_in_window`] concluded (Linux `enum nf_ct_tcp_action`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowVerdict {
+    /// In the window: the connection moves on.
+    Accept,
+    /// Not a threat but no evidence either (a retransmission below the window, an
+    /// ACK below the lower bound, a few bytes past the right edge): the packet passes
+    /// and the connection does not change (Linux ≥ 6.1).
+    Ignore,
+    /// Out of window: the packet is invalid.
+    Invalid,
+}
+
+/// The sequence-space end of a segment: seq + payload + SYN + FIN.
+fn segment_end(seg: &Tcp) -> u32 {
+    seg.seq
+        .wrapping_add(seg.payload_len)
+        .wrapping_add(u32::from(seg.flags & TCP_SYN != 0))
+        .wrapping_add(u32::from(seg.flags & TCP_FIN != 0))
+}
+
+/// Linux `tcp_in_window` (nf_conntrack_proto_tcp.c, 6.x) for a segment of an existing
+/// connection in state `state`. Like Linux it updates `win` (indexed [originator,
+/// responder]) in place: the sender's data is initialised from its first segment even
+/// when the segment then fails the checks. Every segment is judged by its sequence
+/// numbers, an empty one too.
+pub fn tcp_in_window(
+    win: &mut [TcpWindow; 2],
+    state: TcpState,
+    reply: bool,
+    seg: &Tcp,
+    wscale: u8,
+) -> WindowVerdict {
     let (si, ri) = if reply { (1, 0) } else { (0, 1) };
     let mut s = win[si];
     let mut r = win[ri];
+    let v = in_window(&mut s, &mut r, state, reply, seg, wscale);
+    win[si] = s;
+    win[ri] = r;
+    v
+}
+
+fn in_window(
+    s: &mut TcpWindow,
+    r: &mut TcpWindow,
+    state: TcpState,
+    reply: bool,
+    seg: &Tcp,
+    wscale: u8,
+) -> WindowVerdict {
     let syn = seg.flags & TCP_SYN != 0;
-    let fin = seg.flags & TCP_FIN != 0;
     let has_ack = seg.flags & TCP_ACK != 0;
     let rst = seg.flags & TCP_RST != 0;
-    let wnd = if syn {
-        u32::from(seg.window)
-    } else {
-        u32::from(seg.window) << wscale
-    };
     let mut seq = seg.seq;
-    let mut end = seq
-        .wrapping_add(seg.payload_len)
-        .wrapping_add(u32::from(syn))
-        .wrapping_add(u32::from(fin));
+    let mut ack = seg.ack;
+    let mut win = u32::from(seg.window);
+    let mut end = segment_end(seg);
     if s.maxwin == 0 {
-        // First segment seen from this direction.
+        if syn {
+            // SYN/ACK answering a SYN, or the responder's SYN of a simultaneous open.
+            s.end = end;
+            s.maxend = end;
+            s.maxwin = win.max(1);
+            if !has_ack {
+                return WindowVerdict::Accept;
+            }
+        } else {
+            // Picked up mid-stream in this direction.
+            s.end = end;
+            s.maxwin = (win << wscale).max(1);
+            s.maxend = end.wrapping_add(s.maxwin);
+            if r.maxwin == 0 {
+                r.end = ack;
+                r.maxend = ack;
+            } else if ack == r.end.wrapping_add(1) {
+                r.end = r.end.wrapping_add(1);
+            }
+        }
+    } else if syn && after(end, s.end) && matches!(state, TcpState::SynSent | TcpState::SynRecv) {
+        // RFC 793: a reinitialised TCP only has to use higher sequence numbers.
         s.end = end;
         s.maxend = end;
-        s.maxwin = wnd.max(1);
+        s.maxwin = win.max(1);
+        if reply && !has_ack {
+            return WindowVerdict::Accept;
+        }
     }
-    let ack = if has_ack { seg.ack } else { r.end };
-    // A segment without data or flags consuming sequence space is judged by its ACK only.
-    if seq == end && !rst {
+    if !has_ack || (rst && ack == 0) {
+        ack = r.end;
+    }
+    if rst && seq == 0 && state == TcpState::SynSent {
+        // A RST answering a SYN.
         seq = s.end;
         end = s.end;
     }
     let max_ack_win = s.maxwin.max(MAX_ACK_WIN_CONST);
-    let ok = !after(seq, s.maxend)
-        && after(end, s.end.wrapping_sub(r.maxwin).wrapping_sub(1))
-        && !after(ack, r.end)
-        && after(ack, r.end.wrapping_sub(max_ack_win).wrapping_sub(1));
-    if !ok {
-        return false;
+    if !before(seq, s.maxend.wrapping_add(1)) {
+        let overshot = end.wrapping_sub(s.maxend).wrapping_add(1);
+        let ack_ok = after(ack, r.end.wrapping_sub(max_ack_win).wrapping_sub(1));
+        let in_recv_win = r.maxwin != 0 && after(end, s.end.wrapping_sub(r.maxwin).wrapping_sub(1));
+        if in_recv_win && ack_ok && overshot <= r.maxwin && before(ack, r.end.wrapping_add(1)) {
+            // More bytes than the receive window allows: passes, and its end is
+            // noted so that the peer's ACK of it is in the window.
+            s.end = end;
+            return WindowVerdict::Ignore;
+        }
+        return WindowVerdict::Invalid;
     }
-    s.maxwin = s.maxwin.max(wnd);
+    if !before(ack, r.end.wrapping_add(1)) {
+        // ACK of data not seen yet.
+        return WindowVerdict::Invalid;
+    }
+    if r.maxwin != 0 && !after(end, s.end.wrapping_sub(r.maxwin).wrapping_sub(1)) {
+        // Already acknowledged data retransmitted.
+        return WindowVerdict::Ignore;
+    }
+    if !after(ack, r.end.wrapping_sub(max_ack_win).wrapping_sub(1)) {
+        // An overly delayed ACK.
+        return WindowVerdict::Ignore;
+    }
+    if !syn {
+        win <<= wscale;
+    }
+    s.maxwin = s.maxwin.max(win);
     if after(end, s.end) {
         s.end = end;
     }
-    let edge = ack.wrapping_add(wnd);
-    if !before(edge, r.maxend) {
-        r.maxend = edge.wrapping_add(u32::from(wnd == 0));
+    if has_ack {
+        if !s.maxack_set {
+            s.maxack = ack;
+            s.maxack_set = true;
+        } else if after(ack, s.maxack) {
+            s.maxack = ack;
+        }
     }
-    win[si] = s;
-    win[ri] = r;
-    true
+    if r.maxwin != 0 && after(end, s.maxend) {
+        r.maxwin = r.maxwin.wrapping_add(end.wrapping_sub(s.maxend));
+    }
+    let edge = ack.wrapping_add(win);
+    if after(edge, r.maxend.wrapping_sub(1)) {
+        r.maxend = edge.wrapping_add(u32::from(win == 0));
+    }
+    WindowVerdict::Accept
 }
 
 /// The context pair and protocol facts conntrack needs to consult the policy.
@@ -740,6 +859,11 @@ impl CtTable {
         match pkt.l4 {
             L4::IcmpError { embedded } => {
                 let (ekey, _) = CtKey::of_flow(cx.zone, &embedded);
+                // Linux: an error about a flow goes to the flow's own address, the
+                // source of the quoted packet; sent anywhere else it is invalid.
+                if pkt.dst != embedded.src {
+                    return invalid;
+                }
                 return match self.lookup(&ekey, now, t) {
                     Some(slot) => {
                         // An error about an overflow flow hits its `ct_overflow`
@@ -849,6 +973,15 @@ impl CtTable {
                     self.remove(&key, s);
                     slot = None;
                 }
+                Update::Kill => {
+                    self.remove(&key, s);
+                    let st = CtState {
+                        new: !reply,
+                        rpl: reply,
+                        ..CtState::tracked()
+                    };
+                    return done(st, TrackResult::Pass, rule);
+                }
                 Update::Accepted { replied } => {
                     let st = CtState {
                         est: replied,
@@ -872,21 +1005,22 @@ impl CtTable {
         // No live entry: only a pure SYN, a UDP datagram, an echo request or another
         // protocol's packet opens one.
         let proto = match pkt.l4 {
-            L4::Tcp(seg) if seg.flags & !TCP_URG == TCP_SYN => {
+            L4::Tcp(seg) if FlagClass::of(seg.flags) == FlagClass::Syn => {
                 let mut win = [TcpWindow::default(); 2];
-                let end = seg
-                    .seq
-                    .wrapping_add(seg.payload_len)
-                    .wrapping_add(1)
-                    .wrapping_add(u32::from(seg.flags & TCP_FIN != 0));
+                let end = segment_end(&seg);
                 win[0] = TcpWindow {
                     end,
                     maxend: end,
                     maxwin: u32::from(seg.window).max(1),
+                    ..TcpWindow::default()
                 };
                 ProtoState::Tcp {
                     state: TcpState::SynSent,
                     win,
+                    last: TcpLast {
+                        class: FlagClass::Syn,
+                        ..TcpLast::default()
+                    },
                 }
             }
             L4::Tcp(_) | L4::IcmpEcho { request: false, .. } => return invalid,
@@ -929,27 +1063,21 @@ impl CtTable {
         let Some(e) = self.get_mut(slot) else {
             return Update::Invalid;
         };
-        let replied_before = e.replied;
         match (e.proto, pkt.l4) {
-            (ProtoState::Tcp { state, mut win }, L4::Tcp(seg)) => {
-                let class = FlagClass::of(seg.flags);
-                match tcp_transition(reply, class, state) {
-                    Transition::Invalid => Update::Invalid,
-                    Transition::Ignore => Update::Accepted {
-                        replied: replied_before,
-                    },
-                    Transition::To(next) => {
-                        if !tcp_in_window(&mut win, reply, &seg, cfg.tcp_wscale) {
-                            return Update::Invalid;
-                        }
-                        e.proto = ProtoState::Tcp { state: next, win };
-                        e.last_seen = now;
-                        e.replied |= reply;
-                        e.assured |= next == TcpState::Established;
-                        Update::Accepted { replied: e.replied }
-                    }
+            (ProtoState::Tcp { .. }, L4::Tcp(seg)) => match tcp_packet(e, reply, &seg, cfg) {
+                TcpStep::Invalid => Update::Invalid,
+                TcpStep::Reopen => Update::Reopen,
+                TcpStep::Pass => {
+                    e.replied |= reply;
+                    Update::Accepted { replied: e.replied }
                 }
-            }
+                TcpStep::Moved => {
+                    e.last_seen = now;
+                    e.replied |= reply;
+                    Update::Accepted { replied: e.replied }
+                }
+                TcpStep::Kill => Update::Kill,
+            },
             (ProtoState::Tcp { .. }, _) => Update::Invalid,
             (ProtoState::Udp | ProtoState::Other, _) => {
                 e.last_seen = now;
@@ -971,20 +1099,220 @@ impl CtTable {
 enum Update {
     Invalid,
     Reopen,
-    Accepted { replied: bool },
+    Accepted {
+        replied: bool,
+    },
+    /// The packet passes and the connection is gone (a RST to an unanswered SYN).
+    Kill,
 }
 
 /// True when `pkt` is a SYN that reopens entry `e`'s closed connection (TIME_WAIT
-/// or CLOSE, RFC 1122): the entry is replaced by a new connection.
+/// or CLOSE, RFC 1122): the entry is replaced by a new connection. Linux reopens only
+/// a connection that was closed with a FIN or aborted by a RST from this direction;
+/// otherwise the SYN is ignored (it passes and changes nothing).
 fn reopens(e: &CtEntry, reply: bool, pkt: &IpPacket) -> bool {
     match (e.proto, pkt.l4) {
-        (ProtoState::Tcp { state, .. }, L4::Tcp(seg)) => {
+        (ProtoState::Tcp { state, win, last }, L4::Tcp(seg)) => {
             matches!(state, TcpState::TimeWait | TcpState::Close)
                 && tcp_transition(reply, FlagClass::of(seg.flags), state)
                     == Transition::To(TcpState::SynSent)
+                && (win[0].close_init
+                    || win[1].close_init
+                    || (last.reply == reply && last.class == FlagClass::Rst))
         }
         _ => false,
     }
+}
+
+/// What the TCP tracker did with a segment of a live connection.
+enum TcpStep {
+    /// Invalid: dropped, the connection unchanged.
+    Invalid,
+    /// A SYN reopening a closed connection.
+    Reopen,
+    /// Passes without moving the connection (ignored, or judged harmless by the
+    /// window check); its timer is not restarted.
+    Pass,
+    /// Passes and moved the connection (state, windows, timer).
+    Moved,
+    /// Passes and ends the connection.
+    Kill,
+}
+
+/// Linux `nf_conntrack_tcp_packet` (6.x) on entry `e` for a segment in direction
+/// `reply`: the transition table, the ignore / resync rules for SYN, SYN/ACK and
+/// challenge ACKs, the RST rules (an RST must carry the sequence number the peer
+/// acknowledged last; an inexact in-window one keeps an ESTABLISHED connection open
+/// for the challenge ACK), then the window check.
+fn tcp_packet(e: &mut CtEntry, reply: bool, seg: &Tcp, cfg: &Config) -> TcpStep {
+    let ProtoState::Tcp {
+        state: old,
+        mut win,
+        mut last,
+    } = e.proto
+    else {
+        return TcpStep::Invalid;
+    };
+    let (d, o) = if reply { (1, 0) } else { (0, 1) };
+    let class = FlagClass::of(seg.flags);
+    let mut old_state = old;
+    let mut new = tcp_transition(reply, class, old);
+    let mut skip_window = false;
+    if new == Transition::To(TcpState::SynSent)
+        && matches!(old, TcpState::TimeWait | TcpState::Close)
+    {
+        if win[0].close_init
+            || win[1].close_init
+            || (last.reply == reply && last.class == FlagClass::Rst)
+        {
+            return TcpStep::Reopen;
+        }
+        new = Transition::Ignore;
+    }
+    match new {
+        Transition::Invalid => return TcpStep::Invalid,
+        Transition::Ignore => {
+            if class == FlagClass::SynAck
+                && last.class == FlagClass::Syn
+                && last.reply != reply
+                && seg.ack == last.end
+            {
+                // This SYN/ACK answers a SYN that was ignored: client and server are
+                // in sync, the tracker is not. Resync from the SYN.
+                old_state = TcpState::SynSent;
+                new = Transition::To(TcpState::SynRecv);
+                let l = usize::from(last.reply);
+                win[l] = TcpWindow {
+                    end: last.end,
+                    maxend: last.end,
+                    maxwin: u32::from(last.win).max(1),
+                    ..TcpWindow::default()
+                };
+                win[1 - l] = TcpWindow::default();
+            } else {
+                last.class = class;
+                last.reply = reply;
+                last.seq = seg.seq;
+                last.end = segment_end(seg);
+                last.win = seg.window;
+                if old == TcpState::SynSent && class == FlagClass::Ack && reply {
+                    // a possible challenge ACK answering the SYN
+                    last.ack = seg.ack;
+                }
+                e.proto = ProtoState::Tcp {
+                    state: old,
+                    win,
+                    last,
+                };
+                return TcpStep::Pass;
+            }
+        }
+        Transition::To(TcpState::Close) if class == FlagClass::Rst => {
+            let mut keep = false;
+            if matches!(
+                old,
+                TcpState::FinWait
+                    | TcpState::LastAck
+                    | TcpState::TimeWait
+                    | TcpState::Close
+                    | TcpState::CloseWait
+            ) {
+                // already closing: no sequence check
+                skip_window = true;
+            } else if win[o].maxack_set && last.class != FlagClass::Syn {
+                let established = old == TcpState::Established && e.assured;
+                if seg.seq != 0 || established {
+                    if before(seg.seq, win[o].maxack) {
+                        // below what the peer acknowledged: a blind RST (a seq of 0 on a
+                    // connection not yet established answers a SYN let through)
+                        return TcpStep::Invalid;
+                    }
+                    let exact = seg.seq == win[o].maxack
+                        || (last.class == FlagClass::Ack
+                            && last.reply == reply
+                            && seg.seq == last.end);
+                    if established && !exact {
+                        // inexact but in the window: keep the connection for the
+                        // challenge ACK
+                        keep = true;
+                    }
+                }
+            }
+            if !skip_window {
+                if ((e.replied && last.class == FlagClass::Syn)
+                    || (!e.assured && last.class == FlagClass::Ack))
+                    && seg.ack == last.end
+                {
+                    // RST to a SYN or ACK that was let through unchecked
+                    skip_window = true;
+                } else if old == TcpState::SynSent
+                    && last.class == FlagClass::Ack
+                    && last.reply
+                    && seg.seq == last.ack
+                {
+                    // RST answering a challenge ACK let through earlier
+                    skip_window = true;
+                }
+            }
+            if keep {
+                new = Transition::To(old);
+            }
+        }
+        Transition::To(_) => {}
+    }
+    let Transition::To(next) = new else {
+        return TcpStep::Invalid;
+    };
+    if !skip_window {
+        match tcp_in_window(&mut win, old_state, reply, seg, cfg.tcp_wscale) {
+            WindowVerdict::Accept => {}
+            WindowVerdict::Ignore => {
+                e.proto = ProtoState::Tcp {
+                    state: old,
+                    win,
+                    last,
+                };
+                return TcpStep::Pass;
+            }
+            WindowVerdict::Invalid => {
+                if e.assured && matches!(class, FlagClass::Rst | FlagClass::Fin) {
+                    let answers_close = last.reply != reply
+                        && matches!(last.class, FlagClass::Fin | FlagClass::Rst);
+                    if !answers_close {
+                        last.class = class;
+                        last.reply = reply;
+                    }
+                }
+                e.proto = ProtoState::Tcp {
+                    state: old,
+                    win,
+                    last,
+                };
+                return TcpStep::Invalid;
+            }
+        }
+    }
+    last.class = class;
+    last.reply = reply;
+    if old_state != next && next == TcpState::FinWait {
+        win[d].close_init = true;
+    }
+    e.proto = ProtoState::Tcp {
+        state: next,
+        win,
+        last,
+    };
+    if !e.replied && class == FlagClass::Rst {
+        // the only answer was a RST: nothing was established
+        return TcpStep::Kill;
+    }
+    if !e.assured
+        && matches!(old_state, TcpState::SynRecv | TcpState::Established)
+        && next == TcpState::Established
+    {
+        e.assured = true;
+    }
+    TcpStep::Moved
 }
 
 #[cfg(test)]
@@ -1134,7 +1462,12 @@ mod tests {
         for bad in [0x00, 0x3f, 0x29, 0x03, 0x06, 0x01, 0x05, 0x07, 0x0b] {
             assert!(!tcp_flags_valid(bad), "{bad:#04x}");
         }
-        for good in [0x02, 0x12, 0x10, 0x11, 0x04, 0x14, 0x18] {
+        // SYN|ACK|URG and RST|URG are not Linux flag sets
+        for bad in [0x32, 0x24] {
+            assert!(!tcp_flags_valid(bad), "{bad:#04x}");
+        }
+        // PSH is masked before the set is judged: SYN|PSH, RST|PSH, SYN|ACK|PSH pass
+        for good in [0x02, 0x12, 0x10, 0x11, 0x04, 0x14, 0x18, 0x0a, 0x0c, 0x1a] {
             assert!(tcp_flags_valid(good), "{good:#04x}");
         }
     }
