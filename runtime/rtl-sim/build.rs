@@ -1,5 +1,7 @@
-//! Verilates `rtl/` into a C++ model (cached in OUT_DIR: Verilator's make rebuilds only
-//! what changed) and links it with the small C ABI of `csrc/ztnic_sim.cpp`.
+//! Verilates `rtl/` into two C++ models (cached in OUT_DIR: Verilator's make rebuilds
+//! only what changed): the datapath `ztnic_top` and the OpenNIC shell wrapper
+//! `ztnic_opennic` around it, and links them with the small C ABIs of
+//! `csrc/ztnic_sim.cpp` and `csrc/ztnic_opennic_sim.cpp`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,11 +11,11 @@ fn main() {
     let root = manifest.join("../..");
     let rtl = root.join("rtl");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
-    let mdir = out.join("vobj");
 
     println!("cargo:rerun-if-changed={}", rtl.display());
     println!("cargo:rerun-if-changed={}", rtl.join("generated").display());
     println!("cargo:rerun-if-changed=csrc/ztnic_sim.cpp");
+    println!("cargo:rerun-if-changed=csrc/ztnic_opennic_sim.cpp");
     println!("cargo:rerun-if-env-changed=VERILATOR");
 
     let verilator = std::env::var("VERILATOR").unwrap_or_else(|_| "verilator".to_string());
@@ -48,50 +50,39 @@ fn main() {
     }
 
     let jobs = std::env::var("NUM_JOBS").unwrap_or_else(|_| "2".to_string());
-    let status = Command::new(&verilator)
-        .args(["--cc", "--build", "-j", &jobs])
-        .args([
-            "-O3",
-            "--x-assign",
-            "fast",
-            "--x-initial",
-            "fast",
-            "--noassert",
-        ])
-        .args(["-Wno-fatal", "-Wno-lint", "-Wno-style"])
-        .args(["--top-module", "ztnic_top", "--prefix", "Vztnic_top"])
-        .args([
-            "-CFLAGS",
-            "-fPIC -O2",
-            "-MAKEFLAGS",
-            "OPT_FAST=-O2 OPT_SLOW=-O1",
-        ])
-        .arg("--Mdir")
-        .arg(&mdir)
-        .arg(format!("-I{}", rtl.join("generated").display()))
-        .arg(format!("-I{}", rtl.display()))
-        .args(&sources)
-        .status()
-        .expect("run verilator");
-    assert!(
-        status.success(),
-        "verilator failed to build the RTL model (see the output above)"
+    let rtl_dirs = [rtl.join("generated"), rtl.clone()];
+    // the datapath alone, one clock
+    verilate(
+        &verilator,
+        &jobs,
+        &rtl_dirs,
+        &sources,
+        &out,
+        "ztnic_top",
+        &[],
+        "-O2",
     );
-
-    // Verilator names the model archive without the `lib` prefix the linker wants.
-    std::fs::copy(
-        mdir.join("Vztnic_top__ALL.a"),
-        out.join("libVztnic_top__ALL.a"),
-    )
-    .expect("copy the model archive");
+    // the OpenNIC shell wrapper around it, two clocks; time from the ts_us input
+    verilate(
+        &verilator,
+        &jobs,
+        &rtl_dirs,
+        &sources,
+        &out,
+        "ztnic_opennic",
+        &["-GTS_EXTERNAL=1"],
+        "-O1",
+    );
 
     let include = verilator_include(&verilator);
     cc::Build::new()
         .cpp(true)
         .file("csrc/ztnic_sim.cpp")
+        .file("csrc/ztnic_opennic_sim.cpp")
         .file(include.join("verilated.cpp"))
         .file(include.join("verilated_threads.cpp"))
-        .include(&mdir)
+        .include(out.join("vobj"))
+        .include(out.join("vobj-ztnic_opennic"))
         .include(&include)
         .include(include.join("vltstd"))
         .flag_if_supported("-std=c++17")
@@ -101,10 +92,70 @@ fn main() {
 
     println!("cargo:rustc-link-search=native={}", out.display());
     println!("cargo:rustc-link-lib=static=Vztnic_top__ALL");
+    println!("cargo:rustc-link-lib=static=Vztnic_opennic__ALL");
     // the model refers back to Verilator's runtime, compiled into ztnic_sim
     println!("cargo:rustc-link-lib=static=ztnic_sim");
     println!("cargo:rustc-link-lib=dylib=stdc++");
     println!("cargo:rustc-link-lib=dylib=pthread");
+}
+
+/// Verilates `top` from `sources` into `OUT_DIR/vobj` (`ztnic_top`) or
+/// `OUT_DIR/vobj-<top>`, builds its archive and copies it to `OUT_DIR/libV<top>__ALL.a`.
+/// `opt` is the C++ optimisation of the model's code.
+#[allow(clippy::too_many_arguments)]
+fn verilate(
+    verilator: &str,
+    jobs: &str,
+    include: &[PathBuf],
+    sources: &[PathBuf],
+    out: &Path,
+    top: &str,
+    extra: &[&str],
+    opt: &str,
+) {
+    // the datapath's model keeps the directory it always had (its cached objects)
+    let mdir = if top == "ztnic_top" {
+        out.join("vobj")
+    } else {
+        out.join(format!("vobj-{top}"))
+    };
+    let prefix = format!("V{top}");
+    let status = Command::new(verilator)
+        .args(["--cc", "--build", "-j", jobs])
+        .args([
+            "-O3",
+            "--x-assign",
+            "fast",
+            "--x-initial",
+            "fast",
+            "--noassert",
+        ])
+        .args(["-Wno-fatal", "-Wno-lint", "-Wno-style"])
+        .args(["--top-module", top, "--prefix", &prefix])
+        .args(extra)
+        .args([
+            "-CFLAGS",
+            &format!("-fPIC {opt}"),
+            "-MAKEFLAGS",
+            &format!("OPT_FAST={opt} OPT_SLOW=-O1"),
+        ])
+        .arg("--Mdir")
+        .arg(&mdir)
+        .args(include.iter().map(|d| format!("-I{}", d.display())))
+        .args(sources)
+        .status()
+        .expect("run verilator");
+    assert!(
+        status.success(),
+        "verilator failed to build the {top} model (see the output above)"
+    );
+
+    // Verilator names the model archive without the `lib` prefix the linker wants.
+    std::fs::copy(
+        mdir.join(format!("{prefix}__ALL.a")),
+        out.join(format!("lib{prefix}__ALL.a")),
+    )
+    .expect("copy the model archive");
 }
 
 /// Verilator's include directory (`$VERILATOR_ROOT/include`).

@@ -3,7 +3,9 @@
 //! [`RtlTarget`] drives [`ztnic_rtl_sim::Nic`] through the FPGA driver
 //! ([`ztnic_fpga::Driver`], the same one a card uses): table operations become the
 //! hardware layouts of `rtl/regmap.toml`; packets are sent cycle by cycle and the
-//! output stream and the verdict side-band become [`Outcome`]s.
+//! output stream and the verdict side-band become [`Outcome`]s. The model is the
+//! datapath alone or the datapath inside the OpenNIC shell wrapper ([`Model`]);
+//! [`check_scenario`] is the scenario test both run.
 
 use std::net::IpAddr;
 
@@ -11,9 +13,10 @@ use ztnic_fpga::{Driver, FpgaError, Geometry};
 use ztnic_model::addr::to_u128;
 use ztnic_model::{Config, Counters, Op, Outcome};
 use ztnic_rtl_sim::{Nic, SimError};
-use ztnic_scenario::{Target, TargetError};
+use ztnic_scenario::{ModelTarget, Scenario, Target, TargetError, load_all, run, scenarios_dir};
 
 pub use ztnic_fpga::policy_key;
+
 
 /// A failed access, a refused entry, or output the datapath should not produce.
 #[derive(Debug, thiserror::Error)]
@@ -26,16 +29,43 @@ pub enum RtlError {
     Output(String),
 }
 
+/// Which Verilated model a target drives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Model {
+    /// `ztnic_top`: the datapath, one clock.
+    Top,
+    /// `ztnic_opennic`: the datapath in the OpenNIC shell wrapper, its AXI4-Lite on
+    /// an unrelated clock ([`Nic::opennic`]).
+    OpenNic,
+}
+
+impl Model {
+    /// A fresh bench around this model, just out of reset.
+    pub fn nic(self) -> Nic {
+        match self {
+            Model::Top => Nic::new(),
+            Model::OpenNic => Nic::opennic(),
+        }
+    }
+}
+
 /// The Verilated NIC as a scenario target.
 pub struct RtlTarget {
     drv: Driver<Nic>,
+    model: Model,
 }
 
 impl RtlTarget {
-    /// A fresh Verilated NIC with the default configuration.
+    /// A fresh Verilated NIC (the datapath alone) with the default configuration.
     pub fn new() -> Result<RtlTarget, RtlError> {
+        RtlTarget::of(Model::Top)
+    }
+
+    /// A fresh Verilated NIC of the given model with the default configuration.
+    pub fn of(model: Model) -> Result<RtlTarget, RtlError> {
         Ok(RtlTarget {
-            drv: Driver::new(Nic::new())?,
+            drv: Driver::new(model.nic())?,
+            model,
         })
     }
 
@@ -101,11 +131,14 @@ impl RtlTarget {
 
 impl Target for RtlTarget {
     fn name(&self) -> String {
-        "rtl".into()
+        match self.model {
+            Model::Top => "rtl".into(),
+            Model::OpenNic => "rtl-opennic".into(),
+        }
     }
 
     fn reset(&mut self, config: &Config) -> Result<(), TargetError> {
-        let mut fresh = RtlTarget::new()?;
+        let mut fresh = RtlTarget::of(self.model)?;
         fresh.apply_op(&Op::SetConfig(Box::new(config.clone())))?;
         *self = fresh;
         Ok(())
@@ -122,6 +155,24 @@ impl Target for RtlTarget {
     fn counters(&mut self) -> Result<Counters, TargetError> {
         Ok(self.read_counters()?)
     }
+}
+
+/// Every shared scenario (`scenarios/`).
+pub fn shared_scenarios() -> Result<Vec<Scenario>, String> {
+    load_all(&scenarios_dir()).map_err(|e| format!("cannot load the scenarios: {e}"))
+}
+
+/// Runs one scenario on a fresh `model`, checked against the verdicts written in the
+/// file and, packet by packet, against the reference model; the RTL must observe every
+/// ct_state and rule.
+pub fn check_scenario(s: &Scenario, model: Model) -> Result<(), String> {
+    let mut rtl = RtlTarget::of(model).map_err(|e| e.to_string())?;
+    let mut reference = ModelTarget::default();
+    let summary = run(s, &mut rtl, Some(&mut reference)).map_err(|e| e.to_string())?;
+    if summary.unobserved != 0 {
+        return Err("the RTL must observe every ct_state and rule".into());
+    }
+    Ok(())
 }
 
 /// An IP address as the 128-bit value the tables store.

@@ -144,3 +144,109 @@ impl Drop for Handle {
         unsafe { zt_free(self.0) }
     }
 }
+
+// ---- the OpenNIC shell wrapper (`csrc/ztnic_opennic_sim.cpp`) ----
+
+/// One AXI4-Stream beat of the shell's 250 MHz interface, in and out.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct ZoStream {
+    pub(crate) tdata: [u32; 16],
+    pub(crate) tkeep: u64,
+    pub(crate) tvalid: u8,
+    pub(crate) tlast: u8,
+    pub(crate) tuser_size: u16,
+    pub(crate) tuser_src: u16,
+    pub(crate) tuser_dst: u16,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct ZoIn {
+    pub(crate) mod_rstn: u8,
+    pub(crate) ts_us: u64,
+    pub(crate) h2c: ZoStream,
+    pub(crate) rx: ZoStream,
+    pub(crate) c2h_tready: u8,
+    pub(crate) tx_tready: u8,
+    pub(crate) awaddr: u32,
+    pub(crate) awvalid: u8,
+    pub(crate) wdata: u32,
+    pub(crate) wvalid: u8,
+    pub(crate) bready: u8,
+    pub(crate) araddr: u32,
+    pub(crate) arvalid: u8,
+    pub(crate) rready: u8,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct ZoOut {
+    pub(crate) mod_rst_done: u8,
+    pub(crate) h2c_tready: u8,
+    pub(crate) rx_tready: u8,
+    pub(crate) c2h: ZoStream,
+    pub(crate) tx: ZoStream,
+    pub(crate) awready: u8,
+    pub(crate) wready: u8,
+    pub(crate) bvalid: u8,
+    pub(crate) bresp: u8,
+    pub(crate) arready: u8,
+    pub(crate) rvalid: u8,
+    pub(crate) rresp: u8,
+    pub(crate) rdata: u32,
+    pub(crate) st_valid: u8,
+    pub(crate) st_verdict: u8,
+    pub(crate) st_reason: u8,
+    pub(crate) st_port: u16,
+    pub(crate) st_ct_valid: u8,
+    pub(crate) st_ct_state: u8,
+    pub(crate) st_rule_valid: u8,
+    pub(crate) st_rule: u32,
+    pub(crate) st_cycles: u16,
+}
+
+unsafe extern "C" {
+    fn zo_new() -> *mut c_void;
+    fn zo_free(p: *mut c_void);
+    fn zo_comb(p: *mut c_void, input: *const ZoIn, output: *mut ZoOut);
+    fn zo_edge(p: *mut c_void, clocks: u8);
+}
+
+/// Owns one model of the OpenNIC wrapper; freed on drop.
+pub(crate) struct OpenNicHandle(*mut c_void);
+
+impl OpenNicHandle {
+    pub(crate) fn new() -> OpenNicHandle {
+        // SAFETY: zo_new allocates a model and never returns null (C++ new throws).
+        let p = unsafe { zo_new() };
+        assert!(!p.is_null(), "zo_new returned null");
+        OpenNicHandle(p)
+    }
+
+    /// Applies the inputs with both clocks low and returns the outputs.
+    pub(crate) fn comb(&mut self, input: &ZoIn) -> ZoOut {
+        let mut o = ZoOut::default();
+        // SAFETY: self.0 is a live model; both structs are repr(C) and match the C side.
+        unsafe { zo_comb(self.0, input, &mut o) };
+        o
+    }
+
+    /// A rising edge of axis_aclk, axil_aclk or both.
+    pub(crate) fn edge(&mut self, axis: bool, axil: bool) {
+        let clocks = u8::from(axis) | (u8::from(axil) << 1);
+        // SAFETY: self.0 is a live model.
+        unsafe { zo_edge(self.0, clocks) }
+    }
+}
+
+// SAFETY: as for `Handle`: a plain single-threaded C++ object with its own context,
+// used through `&mut self` only.
+unsafe impl Send for OpenNicHandle {}
+
+impl Drop for OpenNicHandle {
+    fn drop(&mut self) {
+        // SAFETY: self.0 came from zo_new and is freed exactly once.
+        unsafe { zo_free(self.0) }
+    }
+}

@@ -20,10 +20,12 @@ pub use ztnic_fpga::regmap;
 
 mod ffi;
 mod nic;
+mod opennic;
 mod outcome;
 pub mod unit;
 
 pub use nic::{Frame, Nic, Pattern, SimError, Status};
+pub use opennic::Clocks as OpenNicClocks;
 pub use outcome::outcome;
 pub use ztnic_fpga::{Bits, Event};
 

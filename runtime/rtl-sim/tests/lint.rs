@@ -35,25 +35,50 @@ fn clean(mut cmd: Command, what: &str, quiet: impl Fn(&str) -> bool) {
     );
 }
 
-#[test]
-fn verilator_lint_wall_is_clean() {
+/// `verilator --lint-only -Wall` of the design under `top`.
+fn verilator_lint(top: &str) {
     let mut c = Command::new("verilator");
-    c.args(["--lint-only", "-Wall", "--top-module", "ztnic_top"])
+    c.args(["--lint-only", "-Wall", "--top-module", top])
         .arg(format!("-I{}", rtl().join("generated").display()))
         .arg(format!("-I{}", rtl().display()))
         .args(sources());
-    clean(c, "verilator --lint-only -Wall", |o| o.trim().is_empty());
+    clean(c, &format!("verilator --lint-only -Wall ({top})"), |o| {
+        o.trim().is_empty()
+    });
 }
 
-#[test]
-fn icarus_compiles_the_rtl() {
-    let out = std::env::temp_dir().join(format!("ztnic-lint-{}.vvp", std::process::id()));
+/// Icarus Verilog elaborates the design under `top`.
+fn icarus(top: &str) {
+    let out = std::env::temp_dir().join(format!("ztnic-lint-{top}-{}.vvp", std::process::id()));
     let mut c = Command::new("iverilog");
-    c.args(["-g2005", "-s", "ztnic_top", "-o"])
+    c.args(["-g2005", "-s", top, "-o"])
         .arg(&out)
         .arg(format!("-I{}", rtl().join("generated").display()))
         .arg(format!("-I{}", rtl().display()))
         .args(sources());
-    clean(c, "iverilog -g2005", |o| o.trim().is_empty());
+    clean(c, &format!("iverilog -g2005 ({top})"), |o| {
+        o.trim().is_empty()
+    });
     std::fs::remove_file(out).ok();
+}
+
+#[test]
+fn verilator_lint_wall_is_clean() {
+    verilator_lint("ztnic_top");
+}
+
+#[test]
+fn icarus_compiles_the_rtl() {
+    icarus("ztnic_top");
+}
+
+/// The OpenNIC shell wrapper and its clock-domain crossing, arbiter and output FIFO.
+#[test]
+fn verilator_lint_wall_is_clean_for_the_opennic_wrapper() {
+    verilator_lint("ztnic_opennic");
+}
+
+#[test]
+fn icarus_compiles_the_opennic_wrapper() {
+    icarus("ztnic_opennic");
 }
