@@ -6,6 +6,7 @@ use ztnic_fpga::RegisterAccess;
 /// A failure of the device outside register access.
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
+    #[cfg(feature = "sim")]
     #[error(transparent)]
     Sim(#[from] ztnic_rtl_sim::SimError),
     #[error("CPU port: {0}")]

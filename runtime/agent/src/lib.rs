@@ -27,8 +27,9 @@
 //! - the event FIFO becomes `ctx_miss` and `ct_event` digests, the CPU port's punts
 //!   PacketIns (with the `packet_in` metadata), PacketOuts are injected into it.
 //!
-//! A [`Device`] is the datapath: [`SimDevice`], the Verilated RTL in-process (the
-//! default: tests, the demo), or [`CardDevice`], a card's PCIe BAR through sysfs
+//! A [`Device`] is the datapath: `SimDevice`, the Verilated RTL in-process (the
+//! default: tests, the demo; the `sim` cargo feature, on by default, which needs
+//! Verilator at build time), or [`CardDevice`], a card's PCIe BAR through sysfs
 //! `resource0` with the CPU port on a host interface. An agent restarted over a
 //! running card adopts it ([`FpgaBackend::adopt`] +
 //! `P4RuntimeService::resume_pipeline`) so tables and connections survive.
@@ -43,12 +44,18 @@ use ztnic_p4runtime_server::{P4RuntimeService, ServerConfig};
 mod backend;
 pub mod card;
 pub mod device;
+#[cfg(feature = "sim")]
 pub mod sim;
 
 pub use backend::{AgentStats, FpgaBackend};
 pub use card::{CardDevice, CpuSocket};
 pub use device::{Device, DeviceError};
+#[cfg(feature = "sim")]
 pub use sim::SimDevice;
+
+/// Whether this build has the Verilated RTL device ([`SimDevice`], the `sim`
+/// cargo feature, on by default; it needs Verilator to build).
+pub const HAS_SIM: bool = cfg!(feature = "sim");
 
 /// Why an agent did not start.
 #[derive(Debug, thiserror::Error)]

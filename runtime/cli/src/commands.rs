@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
-use ztnic_agent::{Agent, CardDevice, CpuSocket, FpgaBackend, SimDevice};
+use ztnic_agent::{Agent, CardDevice, CpuSocket, FpgaBackend};
 use ztnic_controller::{Controller, Nic, NicInfo, PipelineSource, Report, read_counters};
 use ztnic_intent::{Engine, PolicyFile};
 use ztnic_p4runtime_client::{ClientConfig, P4RuntimeClient};
@@ -15,7 +15,7 @@ use ztnic_p4runtime_server::ServerConfig;
 /// Which datapath an agent serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum DeviceKind {
-    /// The Verilated RTL, in-process.
+    /// The Verilated RTL, in-process (builds with the `sim` feature, the default).
     Sim,
     /// A card's PCIe BAR (`--bdf` or `--bar`).
     Card,
@@ -63,9 +63,7 @@ pub async fn agent(a: AgentArgs) -> Result<()> {
             if a.bdf.is_some() || a.bar.is_some() || a.cpu_netdev.is_some() || a.adopt {
                 bail!("--bdf, --bar, --cpu-netdev and --adopt are for --device card");
             }
-            let backend = FpgaBackend::new(SimDevice::new())?;
-            let agent = Agent::start(backend, a.listen, config, false).await?;
-            serve(agent, "Verilated ztnic_top (in-process)").await
+            sim_agent(a.listen, config).await
         }
         DeviceKind::Card => {
             let bar = match (&a.bdf, &a.bar) {
@@ -91,6 +89,21 @@ pub async fn agent(a: AgentArgs) -> Result<()> {
             serve(agent, &what).await
         }
     }
+}
+
+#[cfg(feature = "sim")]
+async fn sim_agent(listen: SocketAddr, config: ServerConfig) -> Result<()> {
+    let backend = FpgaBackend::new(ztnic_agent::SimDevice::new())?;
+    let agent = Agent::start(backend, listen, config, false).await?;
+    serve(agent, "Verilated ztnic_top (in-process)").await
+}
+
+#[cfg(not(feature = "sim"))]
+async fn sim_agent(_listen: SocketAddr, _config: ServerConfig) -> Result<()> {
+    bail!(
+        "--device sim needs the Verilated RTL, and this ztnic was built without the `sim` \
+         feature: serve a card with --device card, or build with default features (needs Verilator)"
+    )
 }
 
 async fn serve<D: ztnic_agent::Device>(agent: Agent<D>, what: &str) -> Result<()> {

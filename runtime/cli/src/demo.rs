@@ -389,6 +389,8 @@ const CALLS: &[(&str, &str, u16)] = &[
 
 pub async fn run(policy_path: &Path, target: &str, json: bool) -> Result<DemoReport> {
     let target: Target = target.parse()?;
+    // Before anything else: a build without the simulator, a missing switch.
+    target.check()?;
     let text = std::fs::read_to_string(policy_path)
         .with_context(|| format!("reading {}", policy_path.display()))?;
     let policy = PolicyFile::from_yaml(&text)
@@ -418,8 +420,6 @@ pub async fn run(policy_path: &Path, target: &str, json: bool) -> Result<DemoRep
             "each a simple_switch_grpc; the controller loads p4/build/ztnic.json over P4Runtime",
         ),
     };
-    // Before starting anything: a missing switch or JSON is a clear error.
-    target.check()?;
     let source = PipelineSource::new(ztnic_p4tables::ztnic_p4info()?, target.device_config()?);
     say(format!(
         "ztnic demo — {} ({} workloads, {} instances) on {} {kind} NICs\n",

@@ -13,12 +13,15 @@
 //! own (real time) and ignores `at_us`, so on bmv2 conntrack ages in wall-clock
 //! time. The demo does not depend on conntrack timeouts.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use ztnic_agent::{Agent, AgentError, DeviceError, FpgaBackend, SimDevice};
+#[cfg(feature = "sim")]
+use ztnic_agent::{Agent, FpgaBackend, SimDevice};
+use ztnic_agent::{AgentError, DeviceError};
 use ztnic_bmv2::{Bmv2Nic, Bmv2NicError};
 use ztnic_model::{DropReason, Outcome, PuntReason, Verdict};
+#[cfg(feature = "sim")]
 use ztnic_p4runtime_server::ServerConfig;
 
 /// Which datapath the NICs of a fabric have.
@@ -54,11 +57,13 @@ impl Target {
 }
 
 impl Target {
-    /// Whether this machine can run NICs of this target: bmv2 needs
+    /// Whether this machine can run NICs of this target: sim needs a build
+    /// with the `sim` cargo feature (the Verilated RTL), bmv2 needs
     /// `simple_switch_grpc` on `PATH`.
     pub fn check(self) -> Result<(), FabricError> {
         match self {
-            Target::Sim => Ok(()),
+            Target::Sim if cfg!(feature = "sim") => Ok(()),
+            Target::Sim => Err(FabricError::NoSim),
             Target::Bmv2 => ztnic_bmv2::tools::find(ztnic_bmv2::tools::SIMPLE_SWITCH_GRPC)
                 .map(|_| ())
                 .ok_or(FabricError::NoBmv2),
@@ -80,6 +85,7 @@ impl std::str::FromStr for Target {
 /// One NIC's datapath.
 pub enum Datapath {
     /// A Verilated NIC behind its agent.
+    #[cfg(feature = "sim")]
     Sim(Agent<SimDevice>),
     /// A bmv2 switch.
     Bmv2(Box<Bmv2Nic>),
@@ -90,12 +96,15 @@ impl Datapath {
     /// fresh Verilated NIC, or a switch). Must run inside a Tokio runtime.
     pub async fn start(target: Target) -> Result<Datapath, FabricError> {
         Ok(match target {
+            #[cfg(feature = "sim")]
             Target::Sim => {
                 let backend = FpgaBackend::new(SimDevice::new())?;
-                let addr: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 0));
+                let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
                 let agent = Agent::start(backend, addr, ServerConfig::default(), false).await?;
                 Datapath::Sim(agent)
             }
+            #[cfg(not(feature = "sim"))]
+            Target::Sim => return Err(FabricError::NoSim),
             Target::Bmv2 => {
                 target.check()?;
                 Datapath::Bmv2(Box::new(Bmv2Nic::start()?))
@@ -106,6 +115,7 @@ impl Datapath {
     /// The P4Runtime endpoint a controller connects to (`http://127.0.0.1:PORT`).
     pub fn endpoint(&self) -> String {
         match self {
+            #[cfg(feature = "sim")]
             Datapath::Sim(a) => a.endpoint(),
             Datapath::Bmv2(b) => b.endpoint(),
         }
@@ -114,6 +124,7 @@ impl Datapath {
     /// The P4Runtime address (`127.0.0.1:PORT`).
     pub fn addr(&self) -> String {
         match self {
+            #[cfg(feature = "sim")]
             Datapath::Sim(a) => a.addr().to_string(),
             Datapath::Bmv2(b) => b.addr().to_string(),
         }
@@ -122,6 +133,7 @@ impl Datapath {
     /// What the NIC is, for people.
     pub fn describe(&self) -> String {
         match self {
+            #[cfg(feature = "sim")]
             Datapath::Sim(a) => format!("Verilated ztnic_top, P4Runtime agent {}", a.addr()),
             Datapath::Bmv2(b) => format!(
                 "simple_switch_grpc pid {}, P4Runtime {}",
@@ -133,6 +145,7 @@ impl Datapath {
 
     /// Sends `frame` into `port` at `at_us` (ignored by bmv2, which keeps real
     /// time) and returns what the NIC did with it.
+    #[cfg_attr(not(feature = "sim"), allow(unused_variables))]
     pub async fn send(
         &mut self,
         at_us: u64,
@@ -140,6 +153,7 @@ impl Datapath {
         frame: Vec<u8>,
     ) -> Result<Outcome, FabricError> {
         match self {
+            #[cfg(feature = "sim")]
             Datapath::Sim(a) => {
                 let outs: Vec<Outcome> =
                     a.with_backend(|b| b.device().send(at_us, &[(port, frame)]))?;
@@ -154,6 +168,7 @@ impl Datapath {
     /// asynchronously: up to `wait` is spent waiting for the first.
     pub async fn take_output(&mut self, wait: Duration) -> Vec<(u16, Vec<u8>)> {
         match self {
+            #[cfg(feature = "sim")]
             Datapath::Sim(a) => a
                 .with_backend(|b| b.device().take_output())
                 .into_iter()
@@ -171,6 +186,7 @@ impl Datapath {
     /// Stops the agent or the switch.
     pub async fn stop(self) {
         match self {
+            #[cfg(feature = "sim")]
             Datapath::Sim(a) => a.stop().await,
             Datapath::Bmv2(b) => b.stop(),
         }
@@ -239,6 +255,11 @@ pub enum FabricError {
     Bmv2(#[from] Bmv2NicError),
     #[error("--target bmv2 needs simple_switch_grpc (bmv2 with P4Runtime), which is not on PATH")]
     NoBmv2,
+    #[error(
+        "--target sim needs the Verilated RTL, and this ztnic was built without the `sim` feature \
+         (build with default features, which needs Verilator)"
+    )]
+    NoSim,
     #[error("unknown target {0:?} (sim or bmv2)")]
     UnknownTarget(String),
     #[error("reading the device configuration {0}: {1}")]
