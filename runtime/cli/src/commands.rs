@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
+use tokio::signal::unix::{SignalKind, signal};
 use ztnic_agent::{Agent, CardDevice, CpuSocket, FpgaBackend};
 use ztnic_controller::{Controller, Nic, NicInfo, PipelineSource, Report, read_counters};
 use ztnic_intent::{Engine, PolicyFile};
@@ -107,15 +108,24 @@ async fn sim_agent(_listen: SocketAddr, _config: ServerConfig) -> Result<()> {
 }
 
 async fn serve<D: ztnic_agent::Device>(agent: Agent<D>, what: &str) -> Result<()> {
+    // Installed before the agent says it serves: a SIGTERM from then on stops it
+    // gracefully rather than killing the process.
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     eprintln!(
-        "ztnic agent: P4Runtime on {} over {what}; Ctrl-C stops",
+        "ztnic agent: P4Runtime on {} over {what}; Ctrl-C or SIGTERM stops",
         agent.addr()
     );
-    tokio::signal::ctrl_c().await?;
+    let why = tokio::select! {
+        r = tokio::signal::ctrl_c() => {
+            r.context("waiting for Ctrl-C")?;
+            "SIGINT"
+        }
+        _ = term.recv() => "SIGTERM",
+    };
     let stats = agent.with_backend(|b| b.stats());
     agent.stop().await;
     eprintln!(
-        "ztnic agent: stopped ({} table writes, {} digests, {} packet-ins, {} packet-outs)",
+        "ztnic agent: stopped on {why} ({} table writes, {} digests, {} packet-ins, {} packet-outs)",
         stats.writes, stats.digests, stats.packet_ins, stats.packet_outs
     );
     Ok(())
