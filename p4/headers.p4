@@ -397,6 +397,8 @@ struct ct_meta_t {
     bit<32>  slot;         // its register index
     bit<128> info;         // its info word to write back
     bit<192> win;          // its window data to write back
+    bit<160> tcp;          // its TCP extras (ct_tcp) to write back
+    bit<1>   kill;         // a RST before any reply: delete the entry, the packet passes
     bit<1>   reply;        // the packet travels in the reply direction
     bit<1>   recheck;      // admitted under another policy_gen: the policy re-checks it
     bit<1>   reopen;       // a SYN reopening a TIME_WAIT/CLOSE entry: delete it first
@@ -483,7 +485,7 @@ struct ct_event {
 }
 
 const bit<8> CT_EVENT_INSERT = 1;
-const bit<8> CT_EVENT_DELETE = 2;   // deleted by a policy re-check or a reopening SYN
+const bit<8> CT_EVENT_DELETE = 2;   // deleted by a policy re-check or a RST before any reply
 const bit<8> CT_EVENT_EVICT  = 3;   // a live non-assured entry was replaced
 
 #endif
