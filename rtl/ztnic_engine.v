@@ -962,7 +962,7 @@ always @(posedge clk) begin
 end
 
 // ---------------------------------------------------------------------------
-// stage 14: ctx check (TX), the best rule of each policy variant; the tag MAC
+// stage 14: ctx check (TX), the policy candidates of every variant; the tag MAC
 // (SipHash, 8 stages) and the conntrack hashes start
 // ---------------------------------------------------------------------------
 reg ce_hit;
@@ -1043,79 +1043,73 @@ ztnic_crc_pipe #(.BYTES(39), .SPLIT(20), .W(16), .POLY(16'ha001), .INIT(16'h0000
 ztnic_crc_pipe #(.BYTES(39), .SPLIT(20), .W(16), .POLY(16'ha001), .INIT(16'h0000), .XOROUT(16'h0000)) ct_crc16own (
     .clk(clk), .en(adv), .data(p13_reg[F_OKEY +: 312]), .crc(ct_h16own));
 
-// the best rule of each variant for both views: valid, allow, priority, id, slot
-localparam BR_W = 1 + 1 + 16 + 32 + CTR_RULE_W;
-reg [8*BR_W-1:0] best_f, best_r;
-reg [8*BR_W-1:0] best_f_reg, best_r_reg;
+// The policy candidates of both views: each of the 8 variants x 4 ways x 4 rules whose
+// key and port range match (candidate vr*16 + way*4 + rule, the order a scan would
+// take), with its priority, action, id and counter slot {variant, way, bucket, rule}.
+// ztnic_rule_pick registers them here and picks the best over stages 15..21 (one
+// tournament level a stage), in the clocks the packet waits for its tag MAC anyway;
+// the winners join the packet in stage 22.
+reg [127:0] cf_valid, cr_valid, cf_allow, cr_allow;
+reg [128*16-1:0] cf_prio, cr_prio;
+reg [128*32-1:0] cf_id, cr_id;
+reg [128*CTR_RULE_W-1:0] cf_slot, cr_slot;
 
-// best candidate among the 4 ways x 4 rules of one variant's entries: every candidate
-// is judged in parallel, then a tournament (4 levels of compare) picks the best
-function [BR_W-1:0] best_of(input [4*L_POLICY_W-1:0] rd, input [63:0] key, input [15:0] pport,
-                            input [2:0] vr, input [POLICY_LOG2-1:0] bucket);
+// the 16 candidates of one variant's 4 ways
+task automatic cands_of(input [4*L_POLICY_W-1:0] rd, input [63:0] key, input [15:0] pport,
+                        input [2:0] vr, input [POLICY_LOG2-1:0] bucket,
+                        output [15:0] valid, output [15:0] allow, output [16*16-1:0] prio,
+                        output [16*32-1:0] id, output [16*CTR_RULE_W-1:0] slot);
     integer pw, pr;
     reg [L_POLICY_W-1:0] pe;
     reg [PR_W-1:0] rl;
-    reg hit, ok;
-    reg [16*BR_W-1:0] cand;
+    reg hit;
     begin
-        cand = 0;
         for (pw = 0; pw < 4; pw = pw + 1) begin
             pe = rd[pw*L_POLICY_W +: L_POLICY_W];
             hit = pe[L_POLICY_VALID_LSB] && pe[L_POLICY_KEY_LSB +: 64] == key;
             for (pr = 0; pr < 4; pr = pr + 1) begin
                 rl = pe[L_POLICY_RULE_BASE + pr*L_POLICY_RULE_STRIDE +: PR_W];
-                ok = hit && rl[L_POLICY_RULE_VALID_LSB]
-                     && pport >= rl[L_POLICY_RULE_PORT_LO_LSB +: 16]
-                     && pport <= rl[L_POLICY_RULE_PORT_HI_LSB +: 16];
-                if (ok) begin
-                    cand[(pw*4 + pr)*BR_W +: BR_W] = {vr, pw[1:0], bucket, pr[1:0],
-                                                      rl[L_POLICY_RULE_ID_LSB +: 32],
-                                                      rl[L_POLICY_RULE_PRIORITY_LSB +: 16],
-                                                      rl[L_POLICY_RULE_ALLOW_LSB], 1'b1};
-                end
+                valid[pw*4 + pr] = hit && rl[L_POLICY_RULE_VALID_LSB]
+                                   && pport >= rl[L_POLICY_RULE_PORT_LO_LSB +: 16]
+                                   && pport <= rl[L_POLICY_RULE_PORT_HI_LSB +: 16];
+                allow[pw*4 + pr] = rl[L_POLICY_RULE_ALLOW_LSB];
+                prio[(pw*4 + pr)*16 +: 16] = rl[L_POLICY_RULE_PRIORITY_LSB +: 16];
+                id[(pw*4 + pr)*32 +: 32] = rl[L_POLICY_RULE_ID_LSB +: 32];
+                slot[(pw*4 + pr)*CTR_RULE_W +: CTR_RULE_W] = {vr, pw[1:0], bucket, pr[1:0]};
             end
         end
-        best_of = pick(best_of8(cand[0 +: 8*BR_W]), best_of8(cand[8*BR_W +: 8*BR_W]));
     end
-endfunction
-
-// the better of two candidates {slot, id, priority, allow, valid}; on a tie the left,
-// the earlier one, so a tournament picks what a scan in order would
-function [BR_W-1:0] pick(input [BR_W-1:0] l, input [BR_W-1:0] r);
-    pick = rule_better(r[0], r[1], r[2 +: 16], r[18 +: 32], l[0], l[1], l[2 +: 16], l[18 +: 32]) ? r : l;
-endfunction
-
-// the best of 8 candidates, by a tournament of 3 levels
-function [BR_W-1:0] best_of8(input [8*BR_W-1:0] c);
-    integer k;
-    reg [4*BR_W-1:0] l4;
-    reg [2*BR_W-1:0] l2;
-    begin
-        for (k = 0; k < 4; k = k + 1) begin
-            l4[k*BR_W +: BR_W] = pick(c[2*k*BR_W +: BR_W], c[(2*k + 1)*BR_W +: BR_W]);
-        end
-        for (k = 0; k < 2; k = k + 1) begin
-            l2[k*BR_W +: BR_W] = pick(l4[2*k*BR_W +: BR_W], l4[(2*k + 1)*BR_W +: BR_W]);
-        end
-        best_of8 = pick(l2[0 +: BR_W], l2[BR_W +: BR_W]);
-    end
-endfunction
-
-// rule a before rule b: priority descending, deny before allow, id ascending
-function rule_better(input av, input aa, input [15:0] ap, input [31:0] ai,
-                     input bv, input ba, input [15:0] bp, input [31:0] bi);
-    rule_better = av && (!bv || ap > bp || (ap == bp && ((!aa && ba) || (aa == ba && ai < bi))));
-endfunction
+endtask
 
 integer bv_i;
 always @* begin
     for (bv_i = 0; bv_i < 8; bv_i = bv_i + 1) begin
-        best_f[BR_W*bv_i +: BR_W] = best_of(pol_a_rd[bv_i*4*L_POLICY_W +: 4*L_POLICY_W], pk_f_reg[64*bv_i +: 64],
-                                            pport_f_reg, bv_i[2:0], pb_f_reg[bv_i*POLICY_LOG2 +: POLICY_LOG2]);
-        best_r[BR_W*bv_i +: BR_W] = best_of(pol_b_rd[bv_i*4*L_POLICY_W +: 4*L_POLICY_W], pk_r_reg[64*bv_i +: 64],
-                                            pport_r_reg, bv_i[2:0], pb_r_reg[bv_i*POLICY_LOG2 +: POLICY_LOG2]);
+        cands_of(pol_a_rd[bv_i*4*L_POLICY_W +: 4*L_POLICY_W], pk_f_reg[64*bv_i +: 64], pport_f_reg,
+                 bv_i[2:0], pb_f_reg[bv_i*POLICY_LOG2 +: POLICY_LOG2],
+                 cf_valid[bv_i*16 +: 16], cf_allow[bv_i*16 +: 16], cf_prio[bv_i*256 +: 256],
+                 cf_id[bv_i*512 +: 512], cf_slot[bv_i*16*CTR_RULE_W +: 16*CTR_RULE_W]);
+        cands_of(pol_b_rd[bv_i*4*L_POLICY_W +: 4*L_POLICY_W], pk_r_reg[64*bv_i +: 64], pport_r_reg,
+                 bv_i[2:0], pb_r_reg[bv_i*POLICY_LOG2 +: POLICY_LOG2],
+                 cr_valid[bv_i*16 +: 16], cr_allow[bv_i*16 +: 16], cr_prio[bv_i*256 +: 256],
+                 cr_id[bv_i*512 +: 512], cr_slot[bv_i*16*CTR_RULE_W +: 16*CTR_RULE_W]);
     end
 end
+
+// the winners, with the packet in stage 21
+wire win_f_valid, win_f_allow, win_r_valid, win_r_allow;
+wire [31:0] win_f_id, win_r_id;
+wire [CTR_RULE_W-1:0] win_f_slot, win_r_slot;
+
+/* verilator lint_off PINCONNECTEMPTY */
+ztnic_rule_pick #(.N(128), .TAG_W(CTR_RULE_W), .LEVELS_PER_STAGE(1)) pick_orig (
+    .clk(clk), .en(adv),
+    .s_valid(cf_valid), .s_priority(cf_prio), .s_allow(cf_allow), .s_id(cf_id), .s_tag(cf_slot),
+    .m_valid(win_f_valid), .m_allow(win_f_allow), .m_priority(), .m_id(win_f_id), .m_tag(win_f_slot));
+ztnic_rule_pick #(.N(128), .TAG_W(CTR_RULE_W), .LEVELS_PER_STAGE(1)) pick_reply (
+    .clk(clk), .en(adv),
+    .s_valid(cr_valid), .s_priority(cr_prio), .s_allow(cr_allow), .s_id(cr_id), .s_tag(cr_slot),
+    .m_valid(win_r_valid), .m_allow(win_r_allow), .m_priority(), .m_id(win_r_id), .m_tag(win_r_slot));
+/* verilator lint_on PINCONNECTEMPTY */
 
 reg [PHV_W-1:0] p14_reg, p14;
 // the fields the ctx check writes
@@ -1159,32 +1153,16 @@ end
 always @(posedge clk) begin
     if (adv) begin
         p14_reg <= p14 & LIVE14;
-        best_f_reg <= best_f;
-        best_r_reg <= best_r;
     end
 end
 
 // ---------------------------------------------------------------------------
-// stage 15: the policy winner of each view; the conntrack hashes
+// stage 15: the conntrack hashes
 // ---------------------------------------------------------------------------
 
 reg [PHV_W-1:0] p15_reg, p15;
-/* verilator lint_off UNUSEDSIGNAL */
-// the winners' priorities only served the comparison
-reg [BR_W-1:0] win_f, win_r;
-/* verilator lint_on UNUSEDSIGNAL */
 always @* begin
     p15 = p14_reg;
-    win_f = best_of8(best_f_reg);
-    win_r = best_of8(best_r_reg);
-    p15[F_PFV] = win_f[0];
-    p15[F_PFA] = win_f[1];
-    p15[F_PFID +: 32] = win_f[18 +: 32];
-    p15[F_PFSLOT +: 16] = {{(16-CTR_RULE_W){1'b0}}, win_f[50 +: CTR_RULE_W]};
-    p15[F_PRV] = win_r[0];
-    p15[F_PRA] = win_r[1];
-    p15[F_PRID +: 32] = win_r[18 +: 32];
-    p15[F_PRSLOT +: 16] = {{(16-CTR_RULE_W){1'b0}}, win_r[50 +: CTR_RULE_W]};
     p15[F_H32 +: 32] = ct_h32;
     p15[F_H16 +: 16] = ct_h16;
     p15[F_H16OWN +: 16] = ct_h16own;
@@ -1256,6 +1234,14 @@ always @* begin
     p22[F_EVP] = s22_evp;
     p22[F_EV +: 128] = s22_ev;
     p22[F_CECNT] = s22_cecnt;
+    p22[F_PFV] = win_f_valid;
+    p22[F_PFA] = win_f_allow;
+    p22[F_PFID +: 32] = win_f_id;
+    p22[F_PFSLOT +: 16] = {{(16-CTR_RULE_W){1'b0}}, win_f_slot};
+    p22[F_PRV] = win_r_valid;
+    p22[F_PRA] = win_r_allow;
+    p22[F_PRID +: 32] = win_r_id;
+    p22[F_PRSLOT +: 16] = {{(16-CTR_RULE_W){1'b0}}, win_r_slot};
 end
 
 always @(posedge clk) begin

@@ -73,7 +73,8 @@ localparam F_LEPMISS = F_REMCTX + 24;   // RX: local_ep missed (judged after the
 localparam F_CEHIT = F_LEPMISS + 1;     // ctx_epoch hit and its epoch              [ctx check]
 localparam F_CEEPOCH = F_CEHIT + 1;
 localparam F_EPOCH = F_CEEPOCH + 8;     // sender's epoch for the tag (TX)          [ctx check]
-// policy results for the packet's own view (F) and the reverse view (R)
+// policy results for the packet's own view (F) and the reverse view (R), written in
+// stage 22 from ztnic_rule_pick (looked up in 12-13, candidates 14, tournament 15-21)
 localparam F_PFV = F_EPOCH + 8;         // a rule matched                           [policy]
 localparam F_PFA = F_PFV + 1;           // it allows
 localparam F_PFID = F_PFA + 1;          // its id and counter slot
@@ -156,9 +157,9 @@ function [PHV_W-1:0] phv_live(input integer k, input integer ce_w, input integer
         if (k >= 13) phv_live = phv_live | fmask(F_KEY, F_H32 - F_KEY);
         if (k >= 14) phv_live = phv_live | fmask(F_EVP, F_CTV - F_EVP) | fmask(F_CECNT, 1)
             | fmask(F_CESLOT, ce_w) | fmask(F_CEHIT, F_PFV - F_CEHIT);
-        if (k >= 15) phv_live = phv_live | fmask(F_PFV, F_PFSLOT - F_PFV) | fmask(F_PFSLOT, rule_w)
-            | fmask(F_PRV, F_PRSLOT - F_PRV) | fmask(F_PRSLOT, rule_w) | fmask(F_H32, F_MAC - F_H32);
-        if (k >= 22) phv_live = phv_live | fmask(F_MAC, 32);
+        if (k >= 15) phv_live = phv_live | fmask(F_H32, F_MAC - F_H32);
+        if (k >= 22) phv_live = phv_live | fmask(F_MAC, 32) | fmask(F_PFV, F_PFSLOT - F_PFV)
+            | fmask(F_PFSLOT, rule_w) | fmask(F_PRV, F_PRSLOT - F_PRV) | fmask(F_PRSLOT, rule_w);
         if (k >= 24) phv_live = phv_live | fmask(F_CTV, F_RSLOT - F_CTV) | fmask(F_RSLOT, rule_w);
         if (k >= 26) phv_live = phv_live | fmask(F_PLEN, 7);
     end

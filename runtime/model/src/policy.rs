@@ -158,7 +158,7 @@ pub struct Rule {
 
 impl Rule {
     /// Sort key of the evaluation order: priority descending, deny first, id ascending.
-    pub(crate) fn order_key(&self) -> (std::cmp::Reverse<u16>, u8, u32) {
+    pub fn order_key(&self) -> (std::cmp::Reverse<u16>, u8, u32) {
         let deny_first = match self.action {
             Action::Deny => 0,
             Action::Allow => 1,
