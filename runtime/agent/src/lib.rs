@@ -38,6 +38,7 @@ use std::net::SocketAddr;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 use ztnic_p4runtime::v1::ForwardingPipelineConfig;
 use ztnic_p4runtime_server::{P4RuntimeService, ServerConfig};
 
@@ -89,7 +90,7 @@ impl<D: Device> Agent<D> {
     /// Tokio runtime. With `resume`, the ztnic pipeline is made live over what
     /// the device already holds (for a backend made with [`FpgaBackend::adopt`]).
     pub async fn start(
-        backend: FpgaBackend<D>,
+        mut backend: FpgaBackend<D>,
         addr: SocketAddr,
         config: ServerConfig,
         resume: bool,
@@ -100,7 +101,14 @@ impl<D: Device> Agent<D> {
         let addr = listener
             .local_addr()
             .map_err(|source| AgentError::Listen { addr, source })?;
-        let service = P4RuntimeService::new(backend, config);
+        // The agent's tasks (the server, the device's event poller) log inside
+        // a span naming the address it serves and its device.
+        let span = tracing::info_span!(
+            "agent",
+            listen = %addr,
+            device = %backend.device().describe()
+        );
+        let service = span.in_scope(|| P4RuntimeService::new(backend, config));
         if resume {
             let p4info = ztnic_p4tables::ztnic_p4info()?;
             service
@@ -112,14 +120,17 @@ impl<D: Device> Agent<D> {
         }
         let (tx, rx) = oneshot::channel();
         let svc = service.clone();
-        let task = tokio::spawn(async move {
-            let stop = async {
-                let _ = rx.await;
-            };
-            if let Err(e) = svc.serve(listener, stop).await {
-                tracing::error!("agent server: {e}");
+        let task = tokio::spawn(
+            async move {
+                let stop = async {
+                    let _ = rx.await;
+                };
+                if let Err(e) = svc.serve(listener, stop).await {
+                    tracing::error!("agent server: {e}");
+                }
             }
-        });
+            .instrument(span),
+        );
         Ok(Agent {
             service,
             addr,

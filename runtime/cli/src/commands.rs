@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use tokio::signal::unix::{SignalKind, signal};
+use tracing::Instrument;
 use ztnic_agent::{Agent, CardDevice, CpuSocket, FpgaBackend};
 use ztnic_controller::{Controller, Nic, NicInfo, PipelineSource, Report, read_counters};
 use ztnic_intent::{Engine, PolicyFile};
@@ -54,6 +55,11 @@ pub struct AgentArgs {
 }
 
 pub async fn agent(a: AgentArgs) -> Result<()> {
+    let span = tracing::info_span!("agent", listen = %a.listen, device = ?a.device);
+    agent_in(a).instrument(span).await
+}
+
+async fn agent_in(a: AgentArgs) -> Result<()> {
     let config = ServerConfig {
         device_id: a.device_id,
         tick: std::time::Duration::from_millis(a.poll_ms),
@@ -111,7 +117,7 @@ async fn serve<D: ztnic_agent::Device>(agent: Agent<D>, what: &str) -> Result<()
     // Installed before the agent says it serves: a SIGTERM from then on stops it
     // gracefully rather than killing the process.
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    eprintln!(
+    tracing::info!(
         "ztnic agent: P4Runtime on {} over {what}; Ctrl-C or SIGTERM stops",
         agent.addr()
     );
@@ -124,9 +130,12 @@ async fn serve<D: ztnic_agent::Device>(agent: Agent<D>, what: &str) -> Result<()
     };
     let stats = agent.with_backend(|b| b.stats());
     agent.stop().await;
-    eprintln!(
+    tracing::info!(
         "ztnic agent: stopped on {why} ({} table writes, {} digests, {} packet-ins, {} packet-outs)",
-        stats.writes, stats.digests, stats.packet_ins, stats.packet_outs
+        stats.writes,
+        stats.digests,
+        stats.packet_ins,
+        stats.packet_outs
     );
     Ok(())
 }

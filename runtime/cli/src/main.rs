@@ -3,6 +3,7 @@
 mod commands;
 mod demo;
 mod flows;
+mod logging;
 mod pcap;
 mod replay;
 
@@ -21,6 +22,16 @@ use ztnic_scenario::{ModelTarget, load_all, run, scenarios_dir};
     about = "Zero-trust SmartNIC: datapath demo and tools"
 )]
 struct Cli {
+    /// How logs are written to standard error: `text` or `json` (one object a
+    /// line); `RUST_LOG` chooses what is logged (default `info`).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "ZTNIC_LOG_FORMAT",
+        default_value_t = logging::LogFormat::Text
+    )]
+    log_format: logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -197,6 +208,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    logging::init(cli.log_format)?;
     match cli.command {
         Command::Demo {
             policy,

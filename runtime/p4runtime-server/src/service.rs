@@ -169,7 +169,11 @@ impl<B: Backend> P4RuntimeService<B> {
             config,
             next_stream: AtomicU64::new(1),
         });
-        tokio::spawn(event_task(Arc::downgrade(&shared), rx));
+        // The event poller logs inside the span of whoever made the service.
+        tokio::spawn(tracing::Instrument::in_current_span(event_task(
+            Arc::downgrade(&shared),
+            rx,
+        )));
         P4RuntimeService { shared }
     }
 

@@ -77,6 +77,9 @@ pub fn start_agent() -> (AgentProcess, String) {
     let addr = format!("127.0.0.1:{port}");
     let mut child = ztnic()
         .args(["agent", "--listen", &addr, "--poll-ms", "2"])
+        // Its first log record says where it serves.
+        .env("RUST_LOG", "info")
+        .env("ZTNIC_LOG_FORMAT", "text")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
