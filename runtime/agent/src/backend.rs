@@ -202,6 +202,12 @@ impl<D: Device> FpgaBackend<D> {
         self.drv.get_mut().access_mut()
     }
 
+    /// Every counter of the device (drops and punts by reason, packets and
+    /// bytes per rule and per context) read now.
+    pub fn counters(&mut self) -> Result<ztnic_model::Counters, FpgaError> {
+        self.drv.get_mut().counters()
+    }
+
     /// What the agent has done so far.
     pub fn stats(&self) -> AgentStats {
         self.stats

@@ -36,6 +36,7 @@
 
 use std::net::SocketAddr;
 
+use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
@@ -45,6 +46,7 @@ use ztnic_p4runtime_server::{P4RuntimeService, ServerConfig};
 mod backend;
 pub mod card;
 pub mod device;
+pub mod metrics;
 #[cfg(feature = "sim")]
 pub mod sim;
 
@@ -77,12 +79,16 @@ pub enum AgentError {
 /// the datapath; expose it deliberately).
 pub const DEFAULT_ADDR: &str = "127.0.0.1:9559";
 
-/// A running agent: the P4Runtime server over one device.
+/// A running agent: the P4Runtime server over one device, and optionally its
+/// Prometheus metrics ([`Agent::serve_metrics`]).
 pub struct Agent<D: Device> {
     service: P4RuntimeService<FpgaBackend<D>>,
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    write_seconds: Histogram,
+    metrics: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
+    span: tracing::Span,
 }
 
 impl<D: Device> Agent<D> {
@@ -119,23 +125,31 @@ impl<D: Device> Agent<D> {
                 .map_err(|s| AgentError::Resume(s.message().to_string()))?;
         }
         let (tx, rx) = oneshot::channel();
-        let svc = service.clone();
+        let write_seconds = metrics::write_seconds();
+        let server = tonic::transport::Server::builder()
+            .layer(metrics::WriteTimerLayer(write_seconds.clone()))
+            .add_service(service.clone().into_server());
+        let incoming =
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
         let task = tokio::spawn(
             async move {
                 let stop = async {
                     let _ = rx.await;
                 };
-                if let Err(e) = svc.serve(listener, stop).await {
+                if let Err(e) = server.serve_with_incoming_shutdown(incoming, stop).await {
                     tracing::error!("agent server: {e}");
                 }
             }
-            .instrument(span),
+            .instrument(span.clone()),
         );
         Ok(Agent {
             service,
             addr,
             shutdown: Some(tx),
             task: Some(task),
+            write_seconds,
+            metrics: None,
+            span,
         })
     }
 
@@ -155,8 +169,57 @@ impl<D: Device> Agent<D> {
         self.service.with_backend(f)
     }
 
+    /// Serves Prometheus metrics (`GET /metrics`, see [`metrics`]) on `addr`
+    /// (port 0 picks a free port) until the agent stops; the address bound.
+    /// The device's counters are read through this agent's driver on each
+    /// scrape.
+    pub async fn serve_metrics(&mut self, addr: SocketAddr) -> Result<SocketAddr, AgentError> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| AgentError::Listen { addr, source })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| AgentError::Listen { addr, source })?;
+        let svc = self.service.clone();
+        let read = move || {
+            svc.with_backend(|b| -> Result<metrics::Snapshot, String> {
+                Ok(metrics::Snapshot {
+                    counters: b.counters().map_err(|e| e.to_string())?,
+                    stats: b.stats(),
+                })
+            })
+        };
+        let (tx, rx) = oneshot::channel();
+        let stop = async {
+            let _ = rx.await;
+        };
+        let hist = self.write_seconds.clone();
+        let task = tokio::spawn(
+            async move {
+                if let Err(e) = metrics::serve(listener, read, hist, stop).await {
+                    tracing::error!("metrics server: {e}");
+                }
+            }
+            .instrument(tracing::info_span!(parent: &self.span, "metrics", listen = %bound)),
+        );
+        if let Some((old, t)) = self.metrics.replace((tx, task)) {
+            let _ = old.send(());
+            t.abort();
+        }
+        Ok(bound)
+    }
+
     /// Stops serving: open sessions get a second to end, then are cut.
     pub async fn stop(mut self) {
+        if let Some((tx, mut t)) = self.metrics.take() {
+            let _ = tx.send(());
+            if tokio::time::timeout(std::time::Duration::from_secs(1), &mut t)
+                .await
+                .is_err()
+            {
+                t.abort();
+            }
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -172,6 +235,9 @@ impl<D: Device> Agent<D> {
 
 impl<D: Device> Drop for Agent<D> {
     fn drop(&mut self) {
+        if let Some((_, t)) = self.metrics.take() {
+            t.abort();
+        }
         if let Some(t) = self.task.take() {
             t.abort();
         }

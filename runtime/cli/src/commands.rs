@@ -52,6 +52,11 @@ pub struct AgentArgs {
     /// poll of the Verilated NIC costs simulated clocks).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
     poll_ms: u64,
+    /// Serve Prometheus metrics (`GET /metrics`: drops and punts by reason,
+    /// packets and bytes per rule, P4Runtime Write latency, slow-path events) on
+    /// this address; off unless given (loopback unless you mean otherwise).
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<SocketAddr>,
 }
 
 pub async fn agent(a: AgentArgs) -> Result<()> {
@@ -70,7 +75,7 @@ async fn agent_in(a: AgentArgs) -> Result<()> {
             if a.bdf.is_some() || a.bar.is_some() || a.cpu_netdev.is_some() || a.adopt {
                 bail!("--bdf, --bar, --cpu-netdev and --adopt are for --device card");
             }
-            sim_agent(a.listen, config).await
+            sim_agent(a.listen, config, a.metrics_addr).await
         }
         DeviceKind::Card => {
             let bar = match (&a.bdf, &a.bar) {
@@ -93,32 +98,51 @@ async fn agent_in(a: AgentArgs) -> Result<()> {
                 FpgaBackend::new(device)?
             };
             let agent = Agent::start(backend, a.listen, config, a.adopt).await?;
-            serve(agent, &what).await
+            serve(agent, &what, a.metrics_addr).await
         }
     }
 }
 
 #[cfg(feature = "sim")]
-async fn sim_agent(listen: SocketAddr, config: ServerConfig) -> Result<()> {
+async fn sim_agent(
+    listen: SocketAddr,
+    config: ServerConfig,
+    metrics: Option<SocketAddr>,
+) -> Result<()> {
     let backend = FpgaBackend::new(ztnic_agent::SimDevice::new())?;
     let agent = Agent::start(backend, listen, config, false).await?;
-    serve(agent, "Verilated ztnic_top (in-process)").await
+    serve(agent, "Verilated ztnic_top (in-process)", metrics).await
 }
 
 #[cfg(not(feature = "sim"))]
-async fn sim_agent(_listen: SocketAddr, _config: ServerConfig) -> Result<()> {
+async fn sim_agent(
+    _listen: SocketAddr,
+    _config: ServerConfig,
+    _metrics: Option<SocketAddr>,
+) -> Result<()> {
     bail!(
         "--device sim needs the Verilated RTL, and this ztnic was built without the `sim` \
          feature: serve a card with --device card, or build with default features (needs Verilator)"
     )
 }
 
-async fn serve<D: ztnic_agent::Device>(agent: Agent<D>, what: &str) -> Result<()> {
+async fn serve<D: ztnic_agent::Device>(
+    mut agent: Agent<D>,
+    what: &str,
+    metrics: Option<SocketAddr>,
+) -> Result<()> {
+    let metrics = match metrics {
+        Some(m) => {
+            let bound = agent.serve_metrics(m).await?;
+            format!("; Prometheus metrics on http://{bound}/metrics")
+        }
+        None => String::new(),
+    };
     // Installed before the agent says it serves: a SIGTERM from then on stops it
     // gracefully rather than killing the process.
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     tracing::info!(
-        "ztnic agent: P4Runtime on {} over {what}; Ctrl-C or SIGTERM stops",
+        "ztnic agent: P4Runtime on {} over {what}{metrics}; Ctrl-C or SIGTERM stops",
         agent.addr()
     );
     let why = tokio::select! {
