@@ -20,7 +20,7 @@ module ztnic_ctrl #(
     parameter CT_LOG2_MAX = 10,
     parameter CT_OVF_LOG2 = 4,
     // Words of the table data window
-    parameter TBL_WORDS = 20,
+    parameter TBL_WORDS = 24,
     // log2 of the event FIFO depth
     parameter EVENT_FIFO_LOG2 = 6
 ) (

@@ -51,7 +51,7 @@ module ztnic_engine #(
     // log2 of ct_overflow buckets per way
     parameter CT_OVF_LOG2 = 4,
     // Words of the table access window
-    parameter TBL_WORDS = 20
+    parameter TBL_WORDS = 24
 ) (
     input  wire                     clk,
     input  wire                     rst,
@@ -211,48 +211,12 @@ function [127:0] event_rec(input [7:0] kind, input [7:0] why_code, input [15:0] 
     end
 endfunction
 
-/* verilator lint_off UNUSEDSIGNAL */
-function before32(input [31:0] a, input [31:0] b);
-    reg [31:0] d;
-    begin
-        d = a - b;
-        before32 = d[31];
-    end
-endfunction
-/* verilator lint_on UNUSEDSIGNAL */
-
-function [31:0] max32(input [31:0] a, input [31:0] b);
-    max32 = (a > b) ? a : b;
-endfunction
-
-// Linux tcp_conntracks[dir][class][state]: 0..9 a state, 10 invalid, 11 ignore
-localparam [3:0] T_IV = 4'd10, T_IG = 4'd11;
-localparam [3:0] T_SS = 4'd1, T_SR = 4'd2, T_ES = 4'd3, T_FW = 4'd4;
-localparam [3:0] T_CW = 4'd5, T_LA = 4'd6, T_TW = 4'd7, T_CL = 4'd8, T_S2 = 4'd9;
-
-function [3:0] tcp_next(input reply, input [2:0] cls, input [3:0] st);
-    reg [39:0] row;
-    begin
-        // rows list the states NO SS SR ES FW CW LA TW CL S2 from the left
-        case ({reply, cls})
-            4'b0_000: row = {T_SS, T_SS, T_IG, T_IG, T_IG, T_IG, T_IG, T_SS, T_SS, T_S2};
-            4'b0_001: row = {T_IV, T_IV, T_SR, T_IV, T_IV, T_IV, T_IV, T_IV, T_IV, T_SR};
-            4'b0_010: row = {T_IV, T_IV, T_FW, T_FW, T_LA, T_LA, T_LA, T_TW, T_CL, T_IV};
-            4'b0_011: row = {T_ES, T_IV, T_ES, T_ES, T_CW, T_CW, T_TW, T_TW, T_CL, T_IV};
-            4'b0_100: row = {T_IV, T_CL, T_CL, T_CL, T_CL, T_CL, T_CL, T_CL, T_CL, T_CL};
-            4'b1_000: row = {T_IV, T_S2, T_IV, T_IV, T_IV, T_IV, T_IV, T_SS, T_IV, T_S2};
-            4'b1_001: row = {T_IV, T_SR, T_IG, T_IG, T_IG, T_IG, T_IG, T_IG, T_IG, T_SR};
-            4'b1_010: row = {T_IV, T_IV, T_FW, T_FW, T_LA, T_LA, T_LA, T_TW, T_CL, T_IV};
-            4'b1_011: row = {T_IV, T_IG, T_SR, T_ES, T_CW, T_CW, T_TW, T_TW, T_CL, T_IG};
-            4'b1_100: row = {T_IV, T_CL, T_CL, T_CL, T_CL, T_CL, T_CL, T_CL, T_CL, T_CL};
-            default: row = {10{T_IV}};
-        endcase
-        tcp_next = (st <= 4'd9) ? row[4*(9-st) +: 4] : T_IV;
-    end
-endfunction
+// TCP state SYN_SENT (enum tcp_state) of a new connection's entry
+localparam [3:0] T_SS = 4'd1;
 
 /* verilator lint_off UNUSEDSIGNAL */
 // flag class: 0 syn, 1 synack, 2 fin, 3 ack, 4 rst, 5 none (flags: URG ACK PSH RST SYN FIN)
+localparam [2:0] C_SYN = 3'd0;
 function [2:0] flag_class(input [5:0] f);
     if (f[2]) flag_class = 3'd4;
     else if (f[1]) flag_class = f[4] ? 3'd1 : 3'd0;
@@ -262,10 +226,10 @@ function [2:0] flag_class(input [5:0] f);
 endfunction
 /* verilator lint_on UNUSEDSIGNAL */
 
+// Linux tcp_valid_flags: the nine sets of FIN SYN RST ACK URG, PSH masked off first
 function flags_valid(input [5:0] f);
-    case (f)
-        6'h02, 6'h22, 6'h12, 6'h04, 6'h14, 6'h1c, 6'h11, 6'h31, 6'h19, 6'h39,
-        6'h10, 6'h30, 6'h18, 6'h38: flags_valid = 1'b1;
+    case (f & 6'h37)
+        6'h02, 6'h22, 6'h12, 6'h04, 6'h14, 6'h11, 6'h31, 6'h10, 6'h30: flags_valid = 1'b1;
         default: flags_valid = 1'b0;
     endcase
 endfunction
@@ -1348,96 +1312,118 @@ always @* begin
     end
 end
 
-// TCP window tracking of the hit entry (Linux tcp_in_window, datapath.md §5)
-reg [31:0] s_end, s_maxend, s_maxwin, r_end, r_maxend, r_maxwin;
-reg [31:0] wnd, seq1, end1, ack1, maxack, wedge;
-reg win_ok;
-reg [L_CONNTRACK_W-1:0] ent_win;
-reg [5:0] fl;
-always @* begin
-    fl = p23_reg[F_FLAGS +: 6];
-    if (!ct_reply) begin
-        s_end = ent[L_CONNTRACK_ORIG_END_LSB +: 32];
-        s_maxend = ent[L_CONNTRACK_ORIG_MAXEND_LSB +: 32];
-        s_maxwin = ent[L_CONNTRACK_ORIG_MAXWIN_LSB +: 32];
-        r_end = ent[L_CONNTRACK_REPLY_END_LSB +: 32];
-        r_maxend = ent[L_CONNTRACK_REPLY_MAXEND_LSB +: 32];
-        r_maxwin = ent[L_CONNTRACK_REPLY_MAXWIN_LSB +: 32];
-    end else begin
-        s_end = ent[L_CONNTRACK_REPLY_END_LSB +: 32];
-        s_maxend = ent[L_CONNTRACK_REPLY_MAXEND_LSB +: 32];
-        s_maxwin = ent[L_CONNTRACK_REPLY_MAXWIN_LSB +: 32];
-        r_end = ent[L_CONNTRACK_ORIG_END_LSB +: 32];
-        r_maxend = ent[L_CONNTRACK_ORIG_MAXEND_LSB +: 32];
-        r_maxwin = ent[L_CONNTRACK_ORIG_MAXWIN_LSB +: 32];
-    end
-    wnd = fl[1] ? {16'd0, p23_reg[F_WIN +: 16]} : ({16'd0, p23_reg[F_WIN +: 16]} << cfg_tcp_wscale);
-    seq1 = p23_reg[F_SEQ +: 32];
-    end1 = p23_reg[F_SEQ +: 32] + {16'd0, p23_reg[F_PAYLEN +: 16]} + {31'd0, fl[1]} + {31'd0, fl[0]};
-    if (s_maxwin == 0) begin
-        s_end = end1;
-        s_maxend = end1;
-        s_maxwin = (wnd == 0) ? 32'd1 : wnd;
-    end
-    ack1 = fl[4] ? p23_reg[F_ACK +: 32] : r_end;
-    if (seq1 == end1 && !fl[2]) begin
-        seq1 = s_end;
-        end1 = s_end;
-    end
-    maxack = max32(s_maxwin, 32'd66000);
-    win_ok = !before32(s_maxend, seq1)
-        && before32(s_end - r_maxwin - 32'd1, end1)
-        && !before32(r_end, ack1)
-        && before32(r_end - maxack - 32'd1, ack1);
-    s_maxwin = max32(s_maxwin, wnd);
-    if (before32(s_end, end1)) begin
-        s_end = end1;
-    end
-    wedge = ack1 + wnd;
-    if (!before32(wedge, r_maxend)) begin
-        r_maxend = wedge + {31'd0, wnd == 0};
-    end
-    ent_win = ent;
-    if (!ct_reply) begin
-        ent_win[L_CONNTRACK_ORIG_END_LSB +: 32] = s_end;
-        ent_win[L_CONNTRACK_ORIG_MAXEND_LSB +: 32] = s_maxend;
-        ent_win[L_CONNTRACK_ORIG_MAXWIN_LSB +: 32] = s_maxwin;
-        ent_win[L_CONNTRACK_REPLY_MAXEND_LSB +: 32] = r_maxend;
-    end else begin
-        ent_win[L_CONNTRACK_REPLY_END_LSB +: 32] = s_end;
-        ent_win[L_CONNTRACK_REPLY_MAXEND_LSB +: 32] = s_maxend;
-        ent_win[L_CONNTRACK_REPLY_MAXWIN_LSB +: 32] = s_maxwin;
-        ent_win[L_CONNTRACK_ORIG_MAXEND_LSB +: 32] = r_maxend;
-    end
-end
+// TCP tracking of the hit entry (ztnic_tcp_track: Linux 6.x nf_conntrack_tcp_packet
+// and tcp_in_window, datapath.md §5) and the entry the hit becomes (ne).
+// outcome: 1 invalid (the entry is written only when ct_inv_wr), 2 reopen, 3 passes
+// without moving the connection, 4 passes and moved it, 5 passes and ends it
+localparam [2:0] O_INV = 3'd1, O_REOPEN = 3'd2, O_MOVED = 3'd4, O_KILL = 3'd5;
+wire [5:0] fl = p23_reg[F_FLAGS +: 6];
+wire [2:0] tt_outcome;
+wire tt_inv_write;
+wire [3:0] tt_state;
+wire tt_assured, tt_replied;
+wire [31:0] tt_orig_end;
+wire [31:0] tt_orig_maxend;
+wire [31:0] tt_orig_maxwin;
+wire [31:0] tt_orig_maxack;
+wire tt_orig_maxack_set;
+wire tt_orig_close_init;
+wire [31:0] tt_reply_end;
+wire [31:0] tt_reply_maxend;
+wire [31:0] tt_reply_maxwin;
+wire [31:0] tt_reply_maxack;
+wire tt_reply_maxack_set;
+wire tt_reply_close_init;
+wire [2:0] tt_last_class;
+wire tt_last_reply;
+wire [31:0] tt_last_ack;
+wire [31:0] tt_last_end;
+wire [15:0] tt_last_win;
 
-// TCP state machine of the hit entry and the entry it becomes (used when the packet
-// hits): outcome 1 invalid, 2 reopen, 3 accepted unchanged, 4 accepted and updated
-reg [3:0] tnext, st24;
+ztnic_tcp_track tcp_track_inst (
+    .reply(ct_reply),
+    .flags(fl),
+    .seq(p23_reg[F_SEQ +: 32]),
+    .ack(p23_reg[F_ACK +: 32]),
+    .paylen(p23_reg[F_PAYLEN +: 16]),
+    .win(p23_reg[F_WIN +: 16]),
+    .wscale(cfg_tcp_wscale),
+    .state(ent[L_CONNTRACK_STATE_LSB +: 4]),
+    .assured(ent[L_CONNTRACK_ASSURED_LSB]),
+    .replied(ent[L_CONNTRACK_REPLIED_LSB]),
+    .orig_end(ent[L_CONNTRACK_ORIG_END_LSB +: 32]),
+    .orig_maxend(ent[L_CONNTRACK_ORIG_MAXEND_LSB +: 32]),
+    .orig_maxwin(ent[L_CONNTRACK_ORIG_MAXWIN_LSB +: 32]),
+    .orig_maxack(ent[L_CONNTRACK_ORIG_MAXACK_LSB +: 32]),
+    .orig_maxack_set(ent[L_CONNTRACK_ORIG_MAXACK_SET_LSB]),
+    .orig_close_init(ent[L_CONNTRACK_ORIG_CLOSE_INIT_LSB]),
+    .reply_end(ent[L_CONNTRACK_REPLY_END_LSB +: 32]),
+    .reply_maxend(ent[L_CONNTRACK_REPLY_MAXEND_LSB +: 32]),
+    .reply_maxwin(ent[L_CONNTRACK_REPLY_MAXWIN_LSB +: 32]),
+    .reply_maxack(ent[L_CONNTRACK_REPLY_MAXACK_LSB +: 32]),
+    .reply_maxack_set(ent[L_CONNTRACK_REPLY_MAXACK_SET_LSB]),
+    .reply_close_init(ent[L_CONNTRACK_REPLY_CLOSE_INIT_LSB]),
+    .last_class(ent[L_CONNTRACK_LAST_CLASS_LSB +: 3]),
+    .last_reply(ent[L_CONNTRACK_LAST_REPLY_LSB]),
+    .last_ack(ent[L_CONNTRACK_LAST_ACK_LSB +: 32]),
+    .last_end(ent[L_CONNTRACK_LAST_END_LSB +: 32]),
+    .last_win(ent[L_CONNTRACK_LAST_WIN_LSB +: 16]),
+    .outcome(tt_outcome),
+    .inv_write(tt_inv_write),
+    .out_state(tt_state),
+    .out_assured(tt_assured),
+    .out_replied(tt_replied),
+    .out_orig_end(tt_orig_end),
+    .out_orig_maxend(tt_orig_maxend),
+    .out_orig_maxwin(tt_orig_maxwin),
+    .out_orig_maxack(tt_orig_maxack),
+    .out_orig_maxack_set(tt_orig_maxack_set),
+    .out_orig_close_init(tt_orig_close_init),
+    .out_reply_end(tt_reply_end),
+    .out_reply_maxend(tt_reply_maxend),
+    .out_reply_maxwin(tt_reply_maxwin),
+    .out_reply_maxack(tt_reply_maxack),
+    .out_reply_maxack_set(tt_reply_maxack_set),
+    .out_reply_close_init(tt_reply_close_init),
+    .out_last_class(tt_last_class),
+    .out_last_reply(tt_last_reply),
+    .out_last_ack(tt_last_ack),
+    .out_last_end(tt_last_end),
+    .out_last_win(tt_last_win)
+);
+
 reg [2:0] outcome;
+reg ct_inv_wr;
 reg [L_CONNTRACK_W-1:0] ne;
 always @* begin
-    st24 = ent[L_CONNTRACK_STATE_LSB +: 4];
-    tnext = 0;
-    outcome = 0;
     ne = ent;
+    outcome = O_MOVED;
+    ct_inv_wr = 1'b0;
     if (ent[L_CONNTRACK_KIND_LSB +: 2] == CT_KIND_TCP[1:0]) begin
-        tnext = tcp_next(ct_reply, flag_class(fl), st24);
-        if (tnext == T_IV) begin
-            outcome = 3'd1;
-        end else if (tnext == T_SS && (st24 == T_TW || st24 == T_CL)) begin
-            outcome = 3'd2;
-        end else if (tnext == T_IG) begin
-            outcome = 3'd3;
-        end else if (!win_ok) begin
-            outcome = 3'd1;
-        end else begin
-            ne = ent_win;
-            ne[L_CONNTRACK_STATE_LSB +: 4] = tnext;
+        outcome = tt_outcome;
+        ct_inv_wr = tt_inv_write;
+        ne[L_CONNTRACK_STATE_LSB +: 4] = tt_state;
+        ne[L_CONNTRACK_ASSURED_LSB] = tt_assured;
+        ne[L_CONNTRACK_REPLIED_LSB] = tt_replied;
+        ne[L_CONNTRACK_ORIG_END_LSB +: 32] = tt_orig_end;
+        ne[L_CONNTRACK_ORIG_MAXEND_LSB +: 32] = tt_orig_maxend;
+        ne[L_CONNTRACK_ORIG_MAXWIN_LSB +: 32] = tt_orig_maxwin;
+        ne[L_CONNTRACK_ORIG_MAXACK_LSB +: 32] = tt_orig_maxack;
+        ne[L_CONNTRACK_ORIG_MAXACK_SET_LSB] = tt_orig_maxack_set;
+        ne[L_CONNTRACK_ORIG_CLOSE_INIT_LSB] = tt_orig_close_init;
+        ne[L_CONNTRACK_REPLY_END_LSB +: 32] = tt_reply_end;
+        ne[L_CONNTRACK_REPLY_MAXEND_LSB +: 32] = tt_reply_maxend;
+        ne[L_CONNTRACK_REPLY_MAXWIN_LSB +: 32] = tt_reply_maxwin;
+        ne[L_CONNTRACK_REPLY_MAXACK_LSB +: 32] = tt_reply_maxack;
+        ne[L_CONNTRACK_REPLY_MAXACK_SET_LSB] = tt_reply_maxack_set;
+        ne[L_CONNTRACK_REPLY_CLOSE_INIT_LSB] = tt_reply_close_init;
+        ne[L_CONNTRACK_LAST_CLASS_LSB +: 3] = tt_last_class;
+        ne[L_CONNTRACK_LAST_REPLY_LSB] = tt_last_reply;
+        ne[L_CONNTRACK_LAST_ACK_LSB +: 32] = tt_last_ack;
+        ne[L_CONNTRACK_LAST_END_LSB +: 32] = tt_last_end;
+        ne[L_CONNTRACK_LAST_WIN_LSB +: 16] = tt_last_win;
+        if (tt_outcome == O_MOVED) begin
             ne[L_CONNTRACK_LAST_SEEN_LSB +: 64] = ts_us;
-            ne[L_CONNTRACK_REPLIED_LSB] = ent[L_CONNTRACK_REPLIED_LSB] | ct_reply;
-            ne[L_CONNTRACK_ASSURED_LSB] = ent[L_CONNTRACK_ASSURED_LSB] | (tnext == T_ES);
-            outcome = 3'd4;
         end
     end else begin
         ne[L_CONNTRACK_LAST_SEEN_LSB +: 64] = ts_us;
@@ -1447,7 +1433,6 @@ always @* begin
                 ne[L_CONNTRACK_ASSURED_LSB] = 1'b1;
             end
         end
-        outcome = 3'd4;
     end
 end
 
@@ -1513,13 +1498,15 @@ always @* begin
             s24_cts = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
             s24_vd = vd(1'b0, DROP_CT_INVALID);
         end else if (k24 == K_ICMP_ERR) begin
-            if (ct_hit || ovf_hit) begin
+            // Linux: an error about a flow must go to the flow's own address, the
+            // source of the quoted packet
+            if ((ct_hit || ovf_hit) && p23_reg[F_DST +: 128] == p23_reg[F_ESRC +: 128]) begin
                 s24_cts = ct_bits(1'b0, 1'b0, 1'b1, 1'b0, 1'b0);
             end else begin
                 s24_cts = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
                 s24_vd = vd(1'b0, DROP_CT_INVALID);
             end
-        end else if (ct_hit && ct_stale && !ct_re_allow && outcome != 3'd2) begin
+        end else if (ct_hit && ct_stale && !ct_re_allow && outcome != O_REOPEN) begin
             // revoked by a policy change: delete the entry, drop with the policy's reason
             // (a SYN reopening a closed connection is not: only the new one is checked)
             s24_rulev = ct_view_orig ? p23_reg[F_PFV] : p23_reg[F_PRV];
@@ -1540,15 +1527,22 @@ always @* begin
                 s24_rslot = ct_view_orig ? p23_reg[F_PFSLOT +: 16] : p23_reg[F_PRSLOT +: 16];
             end
             case (outcome)
-                3'd1: begin
-                    // invalid: only a re-check's generation update is kept
-                    if (ct_rechk) begin
+                O_INV: begin
+                    // invalid: a re-check's generation update is kept, and the window
+                    // data a failing segment set up (ct_inv_wr, as Linux does)
+                    if (ct_rechk || ct_inv_wr) begin
                         upd24 = 1'b1;
+                        upd_ne = ct_inv_wr;
                     end
                     s24_cts = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
                     s24_vd = vd(1'b0, DROP_CT_INVALID);
                 end
-                3'd2: begin
+                O_KILL: begin
+                    // a RST before any reply: passes, and the entry is deleted
+                    del24 = 1'b1;
+                    s24_cts = ct_bits(!ct_reply, 1'b0, 1'b0, ct_reply, 1'b0);
+                end
+                O_REOPEN: begin
                     // a SYN reopening TIME_WAIT / CLOSE: delete, then as a new connection
                     del24 = 1'b1;
                     if (!fr24 || ct_hway < fw24) begin
@@ -1558,10 +1552,10 @@ always @* begin
                     go_new = 1'b1;
                 end
                 default: begin
-                    if (outcome == 3'd4 || ct_rechk) begin
-                        upd24 = 1'b1;
-                        upd_ne = 1'b1;
-                    end
+                    // passes: the entry as the tracker left it (last segment, replied,
+                    // and for a moved connection state, windows and timer)
+                    upd24 = 1'b1;
+                    upd_ne = 1'b1;
                     s24_cts = ct_bits(!ne[L_CONNTRACK_REPLIED_LSB] && !ct_reply, ne[L_CONNTRACK_REPLIED_LSB],
                                       1'b0, ct_reply, 1'b0);
                     if (!ne[L_CONNTRACK_REPLIED_LSB] && !ct_reply && !ct_rechk) begin
@@ -1582,7 +1576,7 @@ always @* begin
         end
         if (go_new) begin
             s24_cts = ct_bits(1'b1, 1'b0, 1'b0, 1'b0, 1'b0);
-            if ((k24 == K_TCP && (fl & 6'h1f) != 6'h02) || k24 == K_ECHO_REP) begin
+            if ((k24 == K_TCP && flag_class(fl) != C_SYN) || k24 == K_ECHO_REP) begin
                 s24_cts = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
                 s24_vd = vd(1'b0, DROP_CT_INVALID);
             end else begin

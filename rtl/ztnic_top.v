@@ -91,7 +91,7 @@ module ztnic_top #(
 );
 
 localparam HDR_BYTES = 320;
-localparam TBL_WORDS = 20;
+localparam TBL_WORDS = 24;
 
 initial begin
     if (DATA_W < 64 || DATA_W > 512 || (DATA_W & (DATA_W - 1)) != 0) begin

@@ -86,9 +86,9 @@ localparam [31:0] REG_TABLES_INDEX_RESET = 32'h00000000;
 localparam [15:0] REG_TABLES_CMD = 16'h218; // wo Write a `table_cmd` value to start an access.
 localparam [15:0] REG_TABLES_STATUS = 16'h21c; // ro Bit 0 busy, bit 1 error (unknown table or index out of range) of the last access.
 localparam [15:0] REG_TABLES_DATA = 16'h240; // rw Entry bits 32i+31..32i (write data before a write, read data after a read).
-localparam integer REG_TABLES_DATA_COUNT = 20;
+localparam integer REG_TABLES_DATA_COUNT = 24;
 localparam integer REG_TABLES_DATA_STRIDE = 4;
-localparam [639:0] REG_TABLES_DATA_RESET = {32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000};
+localparam [767:0] REG_TABLES_DATA_RESET = {32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000};
 
 // block events: Event FIFO (digests: unknown contexts, conntrack events). The head entry is visible in `data`; write `pop` to drop it.
 localparam [15:0] BLK_EVENTS_BASE = 16'h300;
@@ -349,8 +349,8 @@ localparam integer L_CT_OVERFLOW_KEY_W = 312;
 localparam integer L_CT_OVERFLOW_ORIG_LO_LSB = 313;
 localparam integer L_CT_OVERFLOW_ORIG_LO_W = 1;
 
-// layout conntrack: Conntrack entry: index = way * 2^CT_LOG2_MAX + bucket.
-localparam integer L_CONNTRACK_W = 610;
+// layout conntrack: Conntrack entry: index = way * 2^CT_LOG2_MAX + bucket. The TCP fields follow Linux nf_conntrack's `ip_ct_tcp` (datapath.md §5): per direction end / maxend / maxwin / maxack and the close-initiator flag, and the last segment the tracker saw (`last_index`, `last_dir`, `last_ack`, `last_end`, `last_win`; Linux's `last_seq` is not read by the tracker and not kept).
+localparam integer L_CONNTRACK_W = 762;
 localparam integer L_CONNTRACK_VALID_LSB = 0;
 localparam integer L_CONNTRACK_VALID_W = 1;
 localparam integer L_CONNTRACK_KEY_LSB = 1;
@@ -381,6 +381,28 @@ localparam integer L_CONNTRACK_REPLY_MAXWIN_LSB = 576;
 localparam integer L_CONNTRACK_REPLY_MAXWIN_W = 32;
 localparam integer L_CONNTRACK_KIND_LSB = 608;
 localparam integer L_CONNTRACK_KIND_W = 2;
+localparam integer L_CONNTRACK_ORIG_MAXACK_LSB = 610;
+localparam integer L_CONNTRACK_ORIG_MAXACK_W = 32;
+localparam integer L_CONNTRACK_REPLY_MAXACK_LSB = 642;
+localparam integer L_CONNTRACK_REPLY_MAXACK_W = 32;
+localparam integer L_CONNTRACK_ORIG_MAXACK_SET_LSB = 674;
+localparam integer L_CONNTRACK_ORIG_MAXACK_SET_W = 1;
+localparam integer L_CONNTRACK_REPLY_MAXACK_SET_LSB = 675;
+localparam integer L_CONNTRACK_REPLY_MAXACK_SET_W = 1;
+localparam integer L_CONNTRACK_ORIG_CLOSE_INIT_LSB = 676;
+localparam integer L_CONNTRACK_ORIG_CLOSE_INIT_W = 1;
+localparam integer L_CONNTRACK_REPLY_CLOSE_INIT_LSB = 677;
+localparam integer L_CONNTRACK_REPLY_CLOSE_INIT_W = 1;
+localparam integer L_CONNTRACK_LAST_CLASS_LSB = 678;
+localparam integer L_CONNTRACK_LAST_CLASS_W = 3;
+localparam integer L_CONNTRACK_LAST_REPLY_LSB = 681;
+localparam integer L_CONNTRACK_LAST_REPLY_W = 1;
+localparam integer L_CONNTRACK_LAST_ACK_LSB = 682;
+localparam integer L_CONNTRACK_LAST_ACK_W = 32;
+localparam integer L_CONNTRACK_LAST_END_LSB = 714;
+localparam integer L_CONNTRACK_LAST_END_W = 32;
+localparam integer L_CONNTRACK_LAST_WIN_LSB = 746;
+localparam integer L_CONNTRACK_LAST_WIN_W = 16;
 
 // layout counter: Counter tables ctx_counter (index = ctx_epoch slot), rule_counter (index = policy slot * rules per key + rule), drop_counter and punt_counter (index = reason code, packets only). A write sets the counter.
 localparam integer L_COUNTER_W = 128;

@@ -109,7 +109,7 @@ pub mod tables {
     pub const STATUS: u32 = 0x021c;
     /// Entry bits 32i+31..32i (write data before a write, read data after a read). (rw)
     pub const DATA: u32 = 0x0240;
-    pub const DATA_COUNT: u32 = 20;
+    pub const DATA_COUNT: u32 = 24;
     pub const DATA_STRIDE: u32 = 4;
 }
 
@@ -369,10 +369,10 @@ pub mod layout {
         pub const ORIG_LO: Field = Field { lsb: 313, width: 1 };
     }
 
-    /// Conntrack entry: index = way * 2^CT_LOG2_MAX + bucket.
+    /// Conntrack entry: index = way * 2^CT_LOG2_MAX + bucket. The TCP fields follow Linux nf_conntrack's `ip_ct_tcp` (datapath.md §5): per direction end / maxend / maxwin / maxack and the close-initiator flag, and the last segment the tracker saw (`last_index`, `last_dir`, `last_ack`, `last_end`, `last_win`; Linux's `last_seq` is not read by the tracker and not kept).
     pub mod conntrack {
         use super::Field;
-        pub const WIDTH: u32 = 610;
+        pub const WIDTH: u32 = 762;
         pub const VALID: Field = Field { lsb: 0, width: 1 };
         pub const KEY: Field = Field { lsb: 1, width: 312 };
         pub const ORIG_LO: Field = Field { lsb: 313, width: 1 };
@@ -388,6 +388,17 @@ pub mod layout {
         pub const REPLY_MAXEND: Field = Field { lsb: 544, width: 32 };
         pub const REPLY_MAXWIN: Field = Field { lsb: 576, width: 32 };
         pub const KIND: Field = Field { lsb: 608, width: 2 };
+        pub const ORIG_MAXACK: Field = Field { lsb: 610, width: 32 };
+        pub const REPLY_MAXACK: Field = Field { lsb: 642, width: 32 };
+        pub const ORIG_MAXACK_SET: Field = Field { lsb: 674, width: 1 };
+        pub const REPLY_MAXACK_SET: Field = Field { lsb: 675, width: 1 };
+        pub const ORIG_CLOSE_INIT: Field = Field { lsb: 676, width: 1 };
+        pub const REPLY_CLOSE_INIT: Field = Field { lsb: 677, width: 1 };
+        pub const LAST_CLASS: Field = Field { lsb: 678, width: 3 };
+        pub const LAST_REPLY: Field = Field { lsb: 681, width: 1 };
+        pub const LAST_ACK: Field = Field { lsb: 682, width: 32 };
+        pub const LAST_END: Field = Field { lsb: 714, width: 32 };
+        pub const LAST_WIN: Field = Field { lsb: 746, width: 16 };
     }
 
     /// Counter tables ctx_counter (index = ctx_epoch slot), rule_counter (index = policy slot * rules per key + rule), drop_counter and punt_counter (index = reason code, packets only). A write sets the counter.

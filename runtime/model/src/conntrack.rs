@@ -1125,7 +1125,8 @@ fn reopens(e: &CtEntry, reply: bool, pkt: &IpPacket) -> bool {
 }
 
 /// What the TCP tracker did with a segment of a live connection.
-enum TcpStep {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TcpStep {
     /// Invalid: dropped, the connection unchanged.
     Invalid,
     /// A SYN reopening a closed connection.
@@ -1144,7 +1145,7 @@ enum TcpStep {
 /// challenge ACKs, the RST rules (an RST must carry the sequence number the peer
 /// acknowledged last; an inexact in-window one keeps an ESTABLISHED connection open
 /// for the challenge ACK), then the window check.
-fn tcp_packet(e: &mut CtEntry, reply: bool, seg: &Tcp, cfg: &Config) -> TcpStep {
+pub fn tcp_packet(e: &mut CtEntry, reply: bool, seg: &Tcp, cfg: &Config) -> TcpStep {
     let ProtoState::Tcp {
         state: old,
         mut win,
