@@ -12,6 +12,7 @@ use ztnic_scenario::{ModelTarget, Target};
 use ztnic_testkit::fixtures::world_udp_setup;
 use ztnic_testkit::frames::{tcp_frame, udp_frame};
 use ztnic_verilator_tests::RtlTarget;
+use ztnic_verilator_tests::storm::{storm_op, storm_op_is_final};
 
 /// vport 1 (10.0.0.1, ctx 256) may send UDP and TCP to `world`; replies come back on
 /// the uplink (port 0) to 10.0.0.1.
@@ -197,5 +198,63 @@ fn flows_sharing_one_conntrack_bucket_back_to_back_match_the_model() {
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             assert_eq!(g, w, "time {t}, packet {i}");
         }
+    }
+}
+
+#[test]
+fn table_writes_during_a_burst_of_64_byte_frames_do_not_stall_it() {
+    let (mut rtl, mut model) = targets(&setup(1024));
+    let frames: Vec<(u16, Vec<u8>)> = (0..1500u16)
+        .map(|i| {
+            let dst = [8, 9, (i >> 8) as u8, i as u8];
+            (1, udp_frame(64, [10, 0, 0, 1], dst, 3000 + i, 53))
+        })
+        .collect();
+    rtl.nic().set_time_us(1);
+    rtl.nic().record_input_beats(true);
+    for (p, f) in &frames {
+        rtl.nic().send(*p, f);
+    }
+    // the driver writes tables as fast as it can while the frames flow
+    let mut writes = 0u32;
+    while rtl.nic().pending().0 > 0 {
+        let op = storm_op(writes);
+        rtl.apply_op(&op).expect("table write during the burst");
+        model.apply(&op).expect("model op");
+        writes += 1;
+    }
+    rtl.nic().run_until_idle(100_000).expect("drain");
+    let beats = rtl.nic().input_beat_cycles().to_vec();
+    rtl.nic().record_input_beats(false);
+    assert!(
+        writes >= 20,
+        "only {writes} table writes overlapped the burst"
+    );
+    let (first, last) = (beats[0], beats[beats.len() - 1]);
+    assert_eq!(beats.len(), frames.len());
+    assert_no_input_stall(
+        first,
+        last,
+        beats.len(),
+        "64-byte frames under a write storm",
+    );
+    // one verdict per clock, in order, each a forward
+    let statuses = rtl.nic().take_statuses();
+    rtl.nic().take_frames();
+    assert_eq!(statuses.len(), frames.len());
+    for w in statuses.windows(2) {
+        assert_eq!(
+            w[1].at_cycle,
+            w[0].at_cycle + 1,
+            "a verdict gap under the write storm"
+        );
+    }
+    let fwd = ztnic_rtl_sim::regmap::verdict_enum::FORWARD;
+    assert!(statuses.iter().all(|s| u32::from(s.verdict) == fwd));
+    // every write landed: each entry reads back as last written
+    let back = rtl.driver().read_back().expect("read back");
+    for i in (0..writes).filter(|i| storm_op_is_final(*i, writes)) {
+        let op = storm_op(i);
+        assert!(back.contains(&op), "write {i} ({op:?}) did not land");
     }
 }

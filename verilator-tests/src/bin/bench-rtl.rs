@@ -13,6 +13,7 @@ use ztnic_plot::{Chart, Series, plots_dir};
 use ztnic_scenario::Op;
 use ztnic_testkit::fixtures::world_udp_setup;
 use ztnic_testkit::frames::udp_frame;
+use ztnic_verilator_tests::storm::storm_op;
 use ztnic_verilator_tests::{Rng, RtlError, RtlTarget};
 
 /// Frame sizes measured: every size from 60 to 127 (the 64/65 edge included), then
@@ -118,6 +119,65 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = plots_dir().join("rtl-throughput.svg");
     chart.write(&path)?;
     println!("  chart: {}", path.display());
+
+    println!("\n== a table-write storm during a burst of 64-byte frames ==");
+    let mut t = target(&world_udp_setup())?;
+    let c0 = t.nic().cycles();
+    t.nic().set_time_us(1);
+    t.nic().record_input_beats(true);
+    let storm_frames = 2 * BURST;
+    for i in 0..storm_frames {
+        let dst = [8, 7, (i >> 8) as u8, i as u8];
+        t.nic()
+            .send(1, &udp_frame(64, [10, 0, 0, 1], dst, 3000 + i as u16, 53));
+    }
+    let mut writes = 0u32;
+    while t.nic().pending().0 > 0 {
+        t.apply_op(&storm_op(writes))?;
+        writes += 1;
+    }
+    t.nic().run_until_idle(1_000_000)?;
+    let beats = t.nic().input_beat_cycles().to_vec();
+    t.nic().record_input_beats(false);
+    let verdicts = t.nic().take_statuses();
+    t.nic().take_frames();
+    let span = beats.last().copied().unwrap_or(c0) - beats.first().copied().unwrap_or(c0) + 1;
+    println!(
+        "write storm: pkt_per_clock={:.3} writes={writes} frames={} verdicts={}",
+        storm_frames as f64 / span as f64,
+        storm_frames,
+        verdicts.len()
+    );
+    total_cycles += t.nic().cycles() - c0;
+
+    println!("\n== frames longer than config.max_frame (9600 bytes), between normal ones ==");
+    let mut t = target(&world_udp_setup())?;
+    let c0 = t.nic().cycles();
+    let mut frames = Vec::new();
+    for i in 0..8u16 {
+        frames.push((
+            1,
+            udp_frame(64, [10, 0, 0, 1], [8, 6, 0, i as u8], 4000 + i, 53),
+        ));
+        let mut big = udp_frame(64, [10, 0, 0, 1], [8, 6, 1, i as u8], 4100 + i, 53);
+        big.resize(65_536, 0x5a);
+        frames.push((1, big));
+    }
+    let out = t.send_burst(1, &frames)?;
+    let dropped = out
+        .iter()
+        .filter(|o| o.verdict == Verdict::Drop(ztnic_model::DropReason::Oversize))
+        .count();
+    let forwarded = out
+        .iter()
+        .filter(|o| matches!(o.verdict, Verdict::Forward { .. }))
+        .count();
+    println!(
+        "oversize: frames_64KiB={} dropped={dropped} normal_forwarded={forwarded} clocks={}",
+        frames.len() / 2,
+        t.nic().cycles() - c0
+    );
+    total_cycles += t.nic().cycles() - c0;
 
     println!("\n== parse-to-verdict latency (clocks from header dequeue to verdict) ==");
     let mut t = target(&world_udp_setup())?;
