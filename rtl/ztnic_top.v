@@ -14,7 +14,8 @@ module ztnic_top #(
     parameter KEEP_W = DATA_W / 8,
     // Width of tuser (the port number)
     parameter USER_W = 16,
-    // log2 of the frame FIFO depth in beats (must hold two 9216-byte frames)
+    // log2 of the frame FIFO depth in beats (must hold two frames of the largest
+    // config.max_frame, 16384 bytes: the ingress cuts a frame at half the FIFO)
     parameter DATA_FIFO_LOG2 = 9,
     // log2 of the header queue depth (frames waiting for a verdict)
     parameter HDR_FIFO_LOG2 = 4,
@@ -98,8 +99,8 @@ initial begin
         $error("ztnic_top: DATA_W must be a power of two in 64..512");
         $finish;
     end
-    if ((1 << DATA_FIFO_LOG2) * KEEP_W < 2 * 9216) begin
-        $error("ztnic_top: DATA_FIFO_LOG2 too small to hold two 9216-byte frames");
+    if ((1 << DATA_FIFO_LOG2) * KEEP_W < 2 * 16384) begin
+        $error("ztnic_top: DATA_FIFO_LOG2 too small to hold two 16384-byte frames (the largest config.max_frame)");
         $finish;
     end
 end
