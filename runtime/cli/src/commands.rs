@@ -138,18 +138,16 @@ async fn serve<D: ztnic_agent::Device>(
         }
         None => String::new(),
     };
-    // Installed before the agent says it serves: a SIGTERM from then on stops it
-    // gracefully rather than killing the process.
+    // Both handlers are installed before the agent says it serves: a SIGINT or
+    // SIGTERM from then on stops it gracefully rather than killing the process.
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     tracing::info!(
         "ztnic agent: P4Runtime on {} over {what}{metrics}; Ctrl-C or SIGTERM stops",
         agent.addr()
     );
     let why = tokio::select! {
-        r = tokio::signal::ctrl_c() => {
-            r.context("waiting for Ctrl-C")?;
-            "SIGINT"
-        }
+        _ = int.recv() => "SIGINT",
         _ = term.recv() => "SIGTERM",
     };
     let stats = agent.with_backend(|b| b.stats());
