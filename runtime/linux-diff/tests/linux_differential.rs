@@ -7,40 +7,7 @@
 //! `SKIPPED: <reason>` and passes.
 
 use ztnic_linux_diff::lab::{Lab, LabError};
-use ztnic_linux_diff::{run_model, seqs, summary};
-
-/// Known differences: (sequence, packet index or `None` for the final states, why).
-const ALLOWED: &[(&str, Option<usize>, &str)] = &[
-    ("icmp_other_types_v4", Some(0), ICMP_QUERIES),
-    ("icmp_other_types_v4", Some(1), ICMP_QUERIES),
-    ("icmp_other_types_v4", Some(2), ICMP_QUERIES),
-    ("icmp_other_types_v4", None, ICMP_QUERIES),
-    ("icmp_other_types_v6", Some(0), ICMP_QUERIES),
-    ("icmp_other_types_v6", None, ICMP_QUERIES),
-    ("timeouts_short_v4", None, UDP_STREAM),
-    ("timeouts_short_v6", None, UDP_STREAM),
-    ("timeouts_udp_stream_established_v4", None, UDP_STREAM),
-    ("timeouts_udp_stream_established_v6", None, UDP_STREAM),
-];
-
-/// docs/datapath.md §5: ztnic tracks ICMP echo only. Linux also opens entries for the
-/// obsolete IPv4 timestamp / information / address-mask requests and ICMPv6 node
-/// information queries; ztnic drops them as invalid (stricter: nothing extra passes).
-const ICMP_QUERIES: &str = "ICMP queries other than echo are invalid in ztnic";
-
-/// Linux gives a replied UDP flow the unreplied timeout until it is still active 2 s
-/// after it was created (`stream_ts`), and only then the replied (stream) timeout;
-/// ztnic applies the replied timeout from the first reply, so a request/reply pair
-/// lives longer (up to `udp_replied` instead of `udp_unreplied`). Open: model, P4
-/// and RTL keep one timeout per state, no creation time.
-const UDP_STREAM: &str = "UDP replied timeout applies from the first reply, not after 2 s";
-
-fn allowed(seq: &str, index: Option<usize>) -> Option<&'static str> {
-    ALLOWED
-        .iter()
-        .find(|(s, i, _)| *s == seq && *i == index)
-        .map(|(_, _, why)| *why)
-}
+use ztnic_linux_diff::{allowed, run_model, seqs, summary};
 
 #[test]
 fn model_conntrack_agrees_with_linux() {
