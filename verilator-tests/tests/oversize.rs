@@ -102,3 +102,22 @@ fn a_lowered_max_frame_cuts_at_the_new_length_and_the_exact_length_passes() {
         );
     }
 }
+
+#[test]
+fn a_frame_sent_alone_after_a_cut_one_leaves_once_the_cut_beats_are_discarded() {
+    // one exchange per frame, as `ztnic replay` does: the egress discards the cut
+    // frame's beats (up to max_frame bytes) before the next frame can leave
+    let (mut rtl, mut model) = targets(ztnic_model::MAX_FRAME_DEFAULT);
+    for (i, len) in [40_042usize, 64, 65_536, 64, 9_601, 1500]
+        .into_iter()
+        .enumerate()
+    {
+        let f = long_frame(len, 8000 + i as u16);
+        let got = rtl.send_frame(1, 1, &f).expect("no hang");
+        assert_eq!(
+            got,
+            model.send(1, 1, &f).expect("model"),
+            "frame {i} ({len} bytes)"
+        );
+    }
+}

@@ -587,13 +587,14 @@ impl Nic {
         }
     }
 
-    /// Runs until every queued frame has its verdict and the output has been quiet for
-    /// a while, or fails after `max` clocks. Behind the OpenNIC wrapper, whose output
-    /// holds a frame until its last beat is in, it also waits for a frame for every
-    /// forward and punt verdict, and fails on any breach of the shell's stream rules.
+    /// Runs until every queued frame has its verdict, a frame has left for every forward
+    /// and punt verdict, and the output has been quiet for a while, or fails after `max`
+    /// clocks. (A frame may leave long after its verdict: the egress first discards the
+    /// beats of a dropped frame ahead of it, up to `max_frame` bytes; behind the OpenNIC
+    /// wrapper the output holds a frame until its last beat is in.) Fails on any breach
+    /// of the shell's stream rules.
     pub fn run_until_idle(&mut self, max: u64) -> Result<(), SimError> {
         let start = self.cycles();
-        let opennic = self.is_opennic();
         loop {
             let step = self.step(&AxilDrive::default());
             if !self.protocol_errors.is_empty() {
@@ -608,7 +609,7 @@ impl Nic {
             let last_verdict = self.statuses.back().map_or(0, |s| s.at_cycle);
             let done = self.input.is_empty()
                 && self.verdicts_seen == self.frames_sent
-                && (!opennic || self.frames_done >= self.frames_promised)
+                && self.frames_done >= self.frames_promised
                 && !out_valid
                 && self.cycles() > self.last_out_cycle.max(last_verdict) + 16;
             if done {
