@@ -1225,7 +1225,7 @@ pub fn tcp_packet(e: &mut CtEntry, reply: bool, seg: &Tcp, cfg: &Config) -> TcpS
                 if seg.seq != 0 || established {
                     if before(seg.seq, win[o].maxack) {
                         // below what the peer acknowledged: a blind RST (a seq of 0 on a
-                    // connection not yet established answers a SYN let through)
+                        // connection not yet established answers a SYN let through)
                         return TcpStep::Invalid;
                     }
                     let exact = seg.seq == win[o].maxack
