@@ -61,6 +61,42 @@ fn replay_through_the_verilated_nic_writes_what_came_out() {
 }
 
 #[test]
+fn replay_of_frames_longer_than_max_frame_drops_them_and_goes_on() {
+    let d = tmp("replay-oversize");
+    let (policy, input, out) = (d.join("p.yaml"), d.join("in.pcap"), d.join("out.pcap"));
+    std::fs::write(&policy, POLICY).unwrap();
+    let long = |len: usize| {
+        let mut f = syn_from_internet([10, 1, 0, 1], 443);
+        f.resize(len, 0x77);
+        f
+    };
+    // the 40,042-byte frame once hung the NIC (its frame FIFO holds 32 KiB)
+    let frames = vec![
+        syn_from_internet([10, 1, 0, 1], 443),
+        long(40_042),
+        long(65_535),
+        long(9_601),
+        syn_from_internet([10, 1, 0, 1], 443),
+    ];
+    write_pcap(&input, &frames).unwrap();
+    let r = json(
+        &ztnic()
+            .arg("replay")
+            .arg(&input)
+            .arg("--policy")
+            .arg(&policy)
+            .args(["--port", "0", "--json", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r["packets"], 5);
+    assert_eq!(r["dropped"]["oversize"], 3);
+    assert_eq!(r["forwarded"]["1"], 2);
+    assert_eq!(read_pcap(&out).unwrap().len(), 2);
+}
+
+#[test]
 fn an_agent_process_is_programmed_replayed_into_and_read() {
     let d = tmp("agent");
     let (policy, state, input, out) = (
