@@ -19,6 +19,7 @@
 pub mod addr;
 pub mod config;
 pub mod conntrack;
+pub mod ct_place;
 pub mod ops;
 pub mod parse;
 pub mod pipeline;
