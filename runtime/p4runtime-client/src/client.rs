@@ -8,7 +8,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use ztnic_p4runtime::config::P4Info;
 use ztnic_p4runtime::v1::{
     self, CounterData, DigestEntry, DigestList, DirectCounterEntry, DirectMeterEntry, Entity,
@@ -23,6 +23,7 @@ use ztnic_p4runtime::{ElectionId, P4InfoIndex, status, validate};
 
 use crate::builder::{TableEntryBuilder, encode};
 use crate::error::{ClientError, UpdateError};
+use crate::tls::ClientTls;
 use crate::value::Value;
 
 /// How the client retries after the server goes away.
@@ -46,8 +47,13 @@ impl Default for ReconnectPolicy {
 /// Where and as whom to connect.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// gRPC endpoint, e.g. `http://127.0.0.1:9559`.
+    /// gRPC endpoint, e.g. `http://127.0.0.1:9559` (or `https://nic1:9559`).
     pub endpoint: String,
+    /// TLS settings; `None` is plaintext (or TLS with the OS roots for an
+    /// `https://` endpoint).
+    pub tls: Option<ClientTls>,
+    /// Allow plaintext to an address that is not loopback.
+    pub insecure: bool,
     /// P4Runtime device id (non-zero).
     pub device_id: u64,
     /// Election id; `None` makes the client a backup that never wins.
@@ -80,6 +86,8 @@ impl ClientConfig {
     pub fn new(endpoint: impl Into<String>, device_id: u64, election_id: u128) -> Self {
         ClientConfig {
             endpoint: endpoint.into(),
+            tls: None,
+            insecure: false,
             device_id,
             election_id: Some(election_id),
             role: String::new(),
@@ -288,7 +296,7 @@ impl StreamTask {
                         self.status.send_replace(Arbitration::Failed(format!(
                             "{}: {}",
                             status.code(),
-                            status.message()
+                            why(&status)
                         )));
                         self.emit(StreamEvent::Disconnected(status.message().to_string()));
                         return;
@@ -304,7 +312,7 @@ impl StreamTask {
                         self.status.send_replace(Arbitration::Failed(format!(
                             "gave up after {} attempts: {}",
                             self.config.reconnect.max_attempts,
-                            status.message()
+                            why(&status)
                         )));
                         return;
                     }
@@ -317,12 +325,27 @@ impl StreamTask {
     }
 }
 
+/// A status's message and the chain of its source (a refused TLS handshake
+/// arrives as "transport error" with the cause as the source).
+fn why(status: &tonic::Status) -> String {
+    match std::error::Error::source(status) {
+        Some(source) => {
+            let cause = ztnic_p4runtime::transport::error_chain(source);
+            if cause == status.message() {
+                cause
+            } else {
+                format!("{}: {cause}", status.message())
+            }
+        }
+        None => status.message().to_string(),
+    }
+}
+
 impl P4RuntimeClient {
     /// Connects, opens the StreamChannel and waits for the arbitration
     /// answer. Whether this client is primary is then [`Self::arbitration`].
     pub async fn connect(config: ClientConfig) -> Result<Self, ClientError> {
-        let endpoint = Endpoint::from_shared(config.endpoint.clone())
-            .map_err(|_| ClientError::Endpoint(config.endpoint.clone()))?
+        let endpoint = crate::tls::endpoint(&config)?
             .connect_timeout(config.connect_timeout)
             .http2_max_header_list_size(config.max_metadata_bytes)
             .tcp_nodelay(true);

@@ -20,9 +20,26 @@ pub enum ClientError {
     /// The endpoint URI is malformed.
     #[error("invalid endpoint '{0}'")]
     Endpoint(String),
-    /// The connection could not be made.
-    #[error("connecting: {0}")]
+    /// The connection could not be made (a TLS handshake that failed
+    /// included: the cause is in the message).
+    #[error("connecting: {}", ztnic_p4runtime::transport::error_chain(.0))]
     Transport(#[from] tonic::transport::Error),
+    /// Plaintext to a host that is not loopback, without `insecure`.
+    #[error(
+        "refusing plaintext P4Runtime to {host}, which is not a loopback address: connect over \
+         TLS (--tls-ca FILE, an https:// address) or allow plaintext explicitly (--insecure)"
+    )]
+    Plaintext {
+        /// The endpoint's host.
+        host: String,
+    },
+    /// The TLS settings cannot be used.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// A certificate or key file cannot be used (its contents are never
+    /// shown).
+    #[error(transparent)]
+    PemFile(#[from] ztnic_p4runtime::transport::PemFileError),
     /// The server rejected the whole RPC (no per-update details).
     #[error("rpc failed: {}: {}", .0.code(), .0.message())]
     Rpc(#[from] tonic::Status),

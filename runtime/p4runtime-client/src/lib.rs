@@ -7,10 +7,15 @@
 //! by name with [`TableEntryBuilder`], which resolves names through the P4Info
 //! and encodes values as canonical byte strings with bit-width checks. Writes
 //! report per-update errors decoded from the `google.rpc.Status` details.
+//!
+//! The connection is TLS (mutual TLS with a client certificate) when the
+//! config has a [`ClientTls`] or the endpoint is `https://`; plaintext only to
+//! a loopback address unless `insecure` is set ([`check_plaintext`]).
 
 mod builder;
 mod client;
 mod error;
+mod tls;
 mod value;
 
 pub use builder::TableEntryBuilder;
@@ -18,6 +23,7 @@ pub use client::{
     Arbitration, ClientConfig, P4RuntimeClient, ReconnectPolicy, StreamEvent, update,
 };
 pub use error::{ClientError, UpdateError};
+pub use tls::{ClientTls, check_plaintext, endpoint_host};
 pub use value::Value;
 pub use ztnic_p4runtime as protocol;
 pub use ztnic_p4runtime::v1::write_request::Atomicity;

@@ -7,7 +7,9 @@
 //! buffering with acknowledgements, idle-timeout notifications and packet I/O.
 //! A device plugs in by implementing [`Backend`]: plain synchronous calls that
 //! receive entries already validated and canonical. [`InMemoryBackend`] is the
-//! reference implementation of those semantics.
+//! reference implementation of those semantics. [`ServerSecurity`] says how a
+//! listener is secured: TLS or mutual TLS ([`ServerTls`]), or plaintext on
+//! loopback only unless explicitly allowed.
 
 mod arbitration;
 pub mod backend;
@@ -15,8 +17,10 @@ mod device;
 mod digest;
 pub mod memory;
 mod service;
+mod tls;
 
 pub use backend::{Backend, BackendError, DeviceEvent, EventSink, Pipeline};
 pub use memory::InMemoryBackend;
-pub use service::{P4RuntimeService, ServerConfig};
+pub use service::{P4RuntimeService, ServeError, ServerConfig};
+pub use tls::{InsecureListen, ServerSecurity, ServerTls};
 pub use ztnic_p4runtime::entry_key;

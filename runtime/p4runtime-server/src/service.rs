@@ -29,6 +29,7 @@ use ztnic_p4runtime::{ElectionId, P4RUNTIME_API_VERSION};
 use crate::arbitration::{Arbiter, Notices, StreamId};
 use crate::backend::{Backend, DeviceEvent, EventSink};
 use crate::device::Device;
+use crate::tls::{InsecureListen, ServerSecurity};
 
 /// Tunables of a [`P4RuntimeService`].
 #[derive(Debug, Clone)]
@@ -220,12 +221,52 @@ impl<B: Backend> P4RuntimeService<B> {
             .await
     }
 
+    /// [`Self::serve`] secured as `security` says: TLS or mutual TLS, or
+    /// plaintext, which is refused on a listener that is not on loopback
+    /// unless it is `insecure`.
+    pub async fn serve_with(
+        self,
+        listener: TcpListener,
+        security: &ServerSecurity,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServeError> {
+        let addr = listener.local_addr().map_err(ServeError::Listener)?;
+        security.check_listen(addr)?;
+        let incoming = TcpListenerStream::new(listener).map(|conn| {
+            conn.inspect(|stream| {
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::warn!("TCP_NODELAY: {e}");
+                }
+            })
+        });
+        security
+            .server_builder()?
+            .add_service(self.into_server())
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await?;
+        Ok(())
+    }
+
     fn check_device(&self, device_id: u64) -> Result<(), Status> {
         if device_id != self.shared.config.device_id {
             return Err(Status::not_found(format!("unknown device id {device_id}")));
         }
         Ok(())
     }
+}
+
+/// Why [`P4RuntimeService::serve_with`] stopped or did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Plaintext on a non-loopback listener without `insecure`.
+    #[error(transparent)]
+    Insecure(#[from] InsecureListen),
+    /// The listener's address could not be read.
+    #[error("the listener: {0}")]
+    Listener(std::io::Error),
+    /// The TLS configuration was refused, or serving failed.
+    #[error("{}", ztnic_p4runtime::transport::error_chain(.0))]
+    Transport(#[from] tonic::transport::Error),
 }
 
 async fn event_task<B: Backend>(shared: Weak<Shared<B>>, mut rx: mpsc::Receiver<DeviceEvent>) {

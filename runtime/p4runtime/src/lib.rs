@@ -7,7 +7,9 @@
 //! - [`validate`]: checking and canonicalising table entries, actions, packet
 //!   metadata and the other entities against a P4Info;
 //! - [`status`]: per-update errors in `google.rpc.Status` details;
-//! - [`text`]: reading P4Info text format (`.p4info.txtpb`).
+//! - [`text`]: reading P4Info text format (`.p4info.txtpb`);
+//! - [`transport`]: the PEM files and the loopback rule of a secured
+//!   connection (TLS on both ends, plaintext only on loopback).
 //!
 //! The generated modules follow the protobuf packages: [`v1`] is `p4.v1`,
 //! [`config`] is `p4.config.v1` and [`rpc`] is `google.rpc`.
@@ -17,6 +19,7 @@ pub mod election;
 pub mod p4info;
 pub mod status;
 pub mod text;
+pub mod transport;
 pub mod validate;
 
 /// Generated code, one module per protobuf package.
