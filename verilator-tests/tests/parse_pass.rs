@@ -11,7 +11,7 @@
 //! identifier), the tunnel's tag and inner frame; the header it hands on (`m_rem`) must
 //! start at the parse offset it reports; the fields it does not own pass through. The
 //! pipeline advances (`adv`) with random gaps, with bubbles between packets, and each
-//! packet comes out exactly three advancing clocks after it went in.
+//! packet comes out exactly four advancing clocks after it went in.
 //!
 //! The flow embedded in an ICMP error is parsed by a later stage, not this module: where
 //! the model refuses an ICMP error for its embedded packet (`icmp_truncated`,
@@ -28,7 +28,7 @@ use ztnic_scenario::{load_all, scenarios_dir};
 use ztnic_verilator_tests::Rng;
 
 /// Advancing clocks from a packet in to its PHV out.
-const LATENCY: usize = 3;
+const LATENCY: usize = 4;
 /// Bytes of header the engine captures (the module's default HDR_BYTES).
 const HDR_BYTES: usize = 320;
 
