@@ -1,9 +1,15 @@
-// Two-stage pipelined CRC (reflected, any polynomial) over a byte string given as a
-// big-endian vector (byte 0 in the most significant bits). The first SPLIT bytes are
-// folded into a registered partial CRC together with the remaining bytes; the second
-// stage folds those combinationally, so `crc` is valid one clock after `data` (when
-// `en` was high) with half the logic depth of a single-cycle CRC. Used for the
-// conntrack hashes: CRC-32/IEEE (bmv2 crc32) and CRC-16/ARC (bmv2 crc16).
+// Pipelined CRC (reflected, any polynomial) over a byte string given as a big-endian
+// vector (byte 0 in the most significant bits), `crc` valid one clock after `data`
+// (when `en` was high). Used for the conntrack and table hashes: CRC-32/IEEE (bmv2
+// crc32) and CRC-16/ARC (bmv2 crc16).
+//
+// A CRC is linear: every output bit is the XOR of a fixed set of input bits and a
+// constant (the initial value's contribution and the final xor). The sets are computed
+// at elaboration (`crc_masks`, the CRC run over symbolic bits), so the logic is a
+// balanced XOR tree per output bit instead of a byte-serial chain: the input is cut into
+// chunks of CHUNK bits, each chunk's share of every output bit is XORed and registered
+// (CHUNK = 36: two LUT6 levels), and the output XORs the registered shares (at most
+// ceil(8*BYTES/CHUNK) of them: two levels for up to 36 shares, 1,296 input bits).
 
 `resetall
 `timescale 1ns / 1ps
@@ -12,8 +18,8 @@
 module ztnic_crc_pipe #(
     // Length of the input in bytes
     parameter BYTES = 39,
-    // Bytes folded in the first stage (1 .. BYTES-1)
-    parameter SPLIT = 20,
+    // Input bits per registered share (6: one LUT level, 36: two, 216: three)
+    parameter CHUNK = 36,
     // CRC width: 32 or 16
     parameter W = 32,
     // Reflected polynomial, initial value and final xor
@@ -27,11 +33,18 @@ module ztnic_crc_pipe #(
     output wire [W-1:0]       crc
 );
 
-localparam REST = BYTES - SPLIT;
+localparam N = 8 * BYTES;
+// shares per output bit, and the input padded to whole chunks
+localparam G = (N + CHUNK - 1) / CHUNK;
+localparam NP = G * CHUNK;
 
 initial begin
-    if (SPLIT < 1 || SPLIT >= BYTES) begin
-        $error("ztnic_crc_pipe: SPLIT must be in 1..BYTES-1");
+    if (BYTES < 1 || BYTES > 512) begin
+        $error("ztnic_crc_pipe: BYTES must be in 1..512");
+        $finish;
+    end
+    if (CHUNK < 2 || CHUNK > 216) begin
+        $error("ztnic_crc_pipe: CHUNK must be in 2..216");
         $finish;
     end
     if (W != 32 && W != 16) begin
@@ -40,47 +53,65 @@ initial begin
     end
 end
 
-function [W-1:0] fold_head(input [W-1:0] c0, input [8*SPLIT-1:0] d);
-    integer i, j;
-    reg [W-1:0] c;
+// Row k (bits [k*NP +: NP]): the input bits whose XOR is output bit k's linear part.
+// The CRC register is run over symbolic input bits: each register bit holds the set of
+// input bits it is the XOR of.
+function [W*NP-1:0] crc_masks(input [W-1:0] poly);
+    integer i, t, j;
+    reg [W*NP-1:0] c;
+    reg [NP-1:0] low;
     begin
-        c = c0;
-        for (i = 0; i < SPLIT; i = i + 1) begin
-            c = c ^ {{(W-8){1'b0}}, d[8*(SPLIT-1-i) +: 8]};
-            for (j = 0; j < 8; j = j + 1) begin
-                c = c[0] ? ((c >> 1) ^ POLY) : (c >> 1);
+        c = 0;
+        for (i = 0; i < BYTES; i = i + 1) begin
+            // byte i (data[8*(BYTES-1-i) +: 8]) is xored into the register's low byte
+            for (t = 0; t < 8; t = t + 1) begin
+                c[t*NP + 8*(BYTES-1-i) + t] = ~c[t*NP + 8*(BYTES-1-i) + t];
+            end
+            // eight reflected shifts: bit j takes bit j+1, and bit 0 where POLY[j] is set
+            for (t = 0; t < 8; t = t + 1) begin
+                low = c[0 +: NP];
+                for (j = 0; j < W; j = j + 1) begin
+                    c[j*NP +: NP] = (j + 1 < W ? c[(j+1)*NP +: NP] : {NP{1'b0}})
+                        ^ (poly[j] ? low : {NP{1'b0}});
+                end
             end
         end
-        fold_head = c;
+        crc_masks = c;
     end
 endfunction
 
-function [W-1:0] fold_tail(input [W-1:0] c0, input [8*REST-1:0] d);
-    integer i, j;
+// The CRC of all-zero input from INIT: the constant part of every output bit
+function [W-1:0] crc_zero(input [W-1:0] init);
+    integer i;
     reg [W-1:0] c;
     begin
-        c = c0;
-        for (i = 0; i < REST; i = i + 1) begin
-            c = c ^ {{(W-8){1'b0}}, d[8*(REST-1-i) +: 8]};
-            for (j = 0; j < 8; j = j + 1) begin
-                c = c[0] ? ((c >> 1) ^ POLY) : (c >> 1);
-            end
+        c = init;
+        for (i = 0; i < 8 * BYTES; i = i + 1) begin
+            c = c[0] ? ((c >> 1) ^ POLY) : (c >> 1);
         end
-        fold_tail = c;
+        crc_zero = c;
     end
 endfunction
 
-reg [W-1:0] part_reg = 0;
-reg [8*REST-1:0] rest_reg = 0;
+localparam [W*NP-1:0] MASKS = crc_masks(POLY);
+localparam [W-1:0] CONST = crc_zero(INIT) ^ XOROUT;
 
-always @(posedge clk) begin
-    if (en) begin
-        part_reg <= fold_head(INIT, data[8*BYTES-1 -: 8*SPLIT]);
-        rest_reg <= data[8*REST-1:0];
+wire [NP-1:0] data_pad = {{(NP-N){1'b0}}, data};
+reg [W*G-1:0] share_reg = 0;
+
+genvar k, g;
+generate
+    for (k = 0; k < W; k = k + 1) begin : out_bit
+        for (g = 0; g < G; g = g + 1) begin : share
+            always @(posedge clk) begin
+                if (en) begin
+                    share_reg[k*G + g] <= ^(data_pad[g*CHUNK +: CHUNK] & MASKS[k*NP + g*CHUNK +: CHUNK]);
+                end
+            end
+        end
+        assign crc[k] = ^share_reg[k*G +: G] ^ CONST[k];
     end
-end
-
-assign crc = fold_tail(part_reg, rest_reg) ^ XOROUT;
+endgenerate
 
 endmodule
 

@@ -3,7 +3,8 @@
 // hands the egress a descriptor saying which bytes leave by which port (or that the
 // frame is dropped). It owns every table.
 //
-// A pipeline of 26 stages that accepts a new packet every clock (docs/rtl.md has the
+// A pipeline of 26 named stages (28 clocks: the header passes, named 2-4 and 5-7, take
+// four clocks each) that accepts a new packet every clock (docs/rtl.md has the
 // diagram). Every stage moves when `adv` is high: the descriptor output is free or
 // ready. A packet carries its packet header vector (ztnic_phv.vh) from stage to stage;
 // once a stage has decided its verdict (drop, punt, packet-out) the later stages pass
@@ -419,7 +420,7 @@ always @(posedge clk) begin
 end
 
 // ---------------------------------------------------------------------------
-// stages 2-4 and 5-7: outer and inner header passes
+// stages 2-4 and 5-7: outer and inner header passes (four clocks each)
 // ---------------------------------------------------------------------------
 wire pv4, pv7;
 wire [PHV_W-1:0] p4_reg, p7_reg;
@@ -671,9 +672,9 @@ ztnic_ram_dp #(.WIDTH(128), .ADDR_W(CTR_RULE_W)) rule_counter_ram (
 // table indexes use the low bits of the hashes
 wire [31:0] vpc_hash, lep_hash;
 /* verilator lint_on UNUSEDSIGNAL */
-ztnic_crc_pipe #(.BYTES(18), .SPLIT(9)) vpc_crc (
+ztnic_crc_pipe #(.BYTES(18)) vpc_crc (
     .clk(clk), .en(adv), .data({p9_reg[F_PORT +: 16], p9_reg[F_SRC +: 128]}), .crc(vpc_hash));
-ztnic_crc_pipe #(.BYTES(16), .SPLIT(8)) lep_crc (
+ztnic_crc_pipe #(.BYTES(16)) lep_crc (
     .clk(clk), .en(adv), .data(p9_reg[F_DST +: 128]), .crc(lep_hash));
 assign vpc_a_addr = vpc_hash[VPORT_CTX_LOG2-1:0];
 assign lep_a_addr = lep_hash[LOCAL_EP_LOG2-1:0];
@@ -1000,11 +1001,11 @@ ztnic_siphash_pipe #(.MAX_BYTES(47)) siphash (
 wire [31:0] ct_h32;
 /* verilator lint_on UNUSEDSIGNAL */
 wire [15:0] ct_h16, ct_h16own;
-ztnic_crc_pipe #(.BYTES(39), .SPLIT(20)) ct_crc32 (
+ztnic_crc_pipe #(.BYTES(39)) ct_crc32 (
     .clk(clk), .en(adv), .data(p13_reg[F_KEY +: 312]), .crc(ct_h32));
-ztnic_crc_pipe #(.BYTES(39), .SPLIT(20), .W(16), .POLY(16'ha001), .INIT(16'h0000), .XOROUT(16'h0000)) ct_crc16 (
+ztnic_crc_pipe #(.BYTES(39), .W(16), .POLY(16'ha001), .INIT(16'h0000), .XOROUT(16'h0000)) ct_crc16 (
     .clk(clk), .en(adv), .data(p13_reg[F_KEY +: 312]), .crc(ct_h16));
-ztnic_crc_pipe #(.BYTES(39), .SPLIT(20), .W(16), .POLY(16'ha001), .INIT(16'h0000), .XOROUT(16'h0000)) ct_crc16own (
+ztnic_crc_pipe #(.BYTES(39), .W(16), .POLY(16'ha001), .INIT(16'h0000), .XOROUT(16'h0000)) ct_crc16own (
     .clk(clk), .en(adv), .data(p13_reg[F_OKEY +: 312]), .crc(ct_h16own));
 
 // The policy candidates of both views: each of the 8 variants x 4 ways x 4 rules whose

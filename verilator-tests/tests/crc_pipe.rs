@@ -1,7 +1,9 @@
 //! `rtl/ztnic_crc_pipe.v` alone against the model's CRCs (`ztnic_model::conntrack::CRC32`
 //! and `CRC16`, the conntrack hashes): random byte strings at every width the engine
-//! uses (16, 18 and 39 bytes) and at the edges (2, 3, 8, 64 bytes), with the split point
-//! at both ends and in the middle, for CRC-32/IEEE and CRC-16/ARC. The input is enabled
+//! uses (16, 18 and 39 bytes) and at the edges (2, 3, 8, 64 bytes), with the chunk of
+//! input bits per registered share at its smallest (2), at the default (36, a partial
+//! last chunk at most widths) and wider than the input (one share), for CRC-32/IEEE and
+//! CRC-16/ARC. The input is enabled
 //! on random clocks: the CRC of the data presented with `en` must appear exactly one
 //! clock later, and stay while `en` is low.
 
@@ -34,10 +36,10 @@ impl Kind {
 
 /// Drives one configuration for `clocks` clocks; checks the output before and after
 /// every rising edge.
-fn run(kind: Kind, bytes: usize, split: usize, clocks: usize, seed: u64) -> Result<(), Error> {
+fn run(kind: Kind, bytes: usize, chunk: usize, clocks: usize, seed: u64) -> Result<(), Error> {
     let mut params = kind.params();
     params.push(("BYTES", bytes as i64));
-    params.push(("SPLIT", split as i64));
+    params.push(("CHUNK", chunk as i64));
     let mut m = ModuleSim::build("ztnic_crc_pipe", &params)?;
     let width = match kind {
         Kind::Crc32 => 32,
@@ -62,7 +64,7 @@ fn run(kind: Kind, bytes: usize, split: usize, clocks: usize, seed: u64) -> Resu
             assert_eq!(
                 m.get_u64("crc")?,
                 e,
-                "{kind:?} BYTES={bytes} SPLIT={split} clock {clock}: output changed before the edge"
+                "{kind:?} BYTES={bytes} CHUNK={chunk} clock {clock}: output changed before the edge"
             );
         }
         m.tick("clk")?;
@@ -73,7 +75,7 @@ fn run(kind: Kind, bytes: usize, split: usize, clocks: usize, seed: u64) -> Resu
             assert_eq!(
                 m.get_u64("crc")?,
                 e,
-                "{kind:?} BYTES={bytes} SPLIT={split} clock {clock} (en {en}): data {data:02x?}"
+                "{kind:?} BYTES={bytes} CHUNK={chunk} clock {clock} (en {en}): data {data:02x?}"
             );
         }
     }
@@ -82,15 +84,13 @@ fn run(kind: Kind, bytes: usize, split: usize, clocks: usize, seed: u64) -> Resu
 
 fn sweep(kind: Kind, lengths: &[usize], seed: u64) -> Result<(), Error> {
     for &bytes in lengths {
-        let mut splits = vec![1, bytes / 2, bytes - 1];
-        splits.dedup();
-        for split in splits {
+        for chunk in [2, 36, 216] {
             run(
                 kind,
                 bytes,
-                split,
+                chunk,
                 300,
-                seed ^ ((bytes as u64) << 8) ^ split as u64,
+                seed ^ ((bytes as u64) << 8) ^ chunk as u64,
             )?;
         }
     }
@@ -98,12 +98,12 @@ fn sweep(kind: Kind, lengths: &[usize], seed: u64) -> Result<(), Error> {
 }
 
 #[test]
-fn crc32_matches_the_model_at_every_width_and_split() -> Result<(), Error> {
+fn crc32_matches_the_model_at_every_width_and_chunk() -> Result<(), Error> {
     sweep(Kind::Crc32, &[2, 3, 8, 16, 18, 39, 64], 0x3232)
 }
 
 #[test]
-fn crc16_matches_the_model_at_every_width_and_split() -> Result<(), Error> {
+fn crc16_matches_the_model_at_every_width_and_chunk() -> Result<(), Error> {
     sweep(Kind::Crc16, &[2, 3, 39, 64], 0x1616)
 }
 
@@ -112,7 +112,7 @@ fn the_check_value_of_the_catalogue() -> Result<(), Error> {
     // "123456789" (9 bytes): CRC-32 cbf43926, CRC-16/ARC bb3d, as the CRC catalogue says
     for (kind, check) in [(Kind::Crc32, 0xcbf4_3926), (Kind::Crc16, 0xbb3d)] {
         let mut params = kind.params();
-        params.extend([("BYTES", 9), ("SPLIT", 4)]);
+        params.extend([("BYTES", 9), ("CHUNK", 5)]);
         let mut m = ModuleSim::build("ztnic_crc_pipe", &params)?;
         let le: Vec<u8> = b"123456789".iter().rev().copied().collect();
         m.set_bytes_le("data", &le)?;
@@ -124,9 +124,9 @@ fn the_check_value_of_the_catalogue() -> Result<(), Error> {
 }
 
 #[test]
-fn an_illegal_split_stops_elaboration() {
-    match ModuleSim::build("ztnic_crc_pipe", &[("BYTES", 8), ("SPLIT", 8)]) {
+fn an_illegal_chunk_stops_elaboration() {
+    match ModuleSim::build("ztnic_crc_pipe", &[("BYTES", 8), ("CHUNK", 1)]) {
         Err(Error::Stopped { .. } | Error::Verilate { .. }) => {}
-        other => panic!("SPLIT = BYTES was accepted: {other:?}"),
+        other => panic!("CHUNK = 1 was accepted: {other:?}"),
     }
 }
