@@ -83,69 +83,75 @@ localparam KEEP_LOG2 = $clog2(KEEP_W);
 localparam integer CUT_BEATS = FIFO_BEATS / 2;
 localparam [15:0] CUT_BEATS_MAX = CUT_BEATS[15:0];
 
-// beats of a frame of cfg_max_frame bytes, at most CUT_BEATS_MAX (registered: the
-// configuration changes rarely, and the compare below then starts from a flip-flop)
+// Every decision of a beat starts from flip-flops: the limit compares are made the clock
+// before (`past_reg` says whether the current beat is past the limit), the header slot a
+// beat fills is a one-hot register, and a beat's byte count is decoded from tkeep as
+// the thermometer code it is (contiguous from byte 0), not summed.
+
+// beats of a frame of cfg_max_frame bytes, at most CUT_BEATS_MAX, and one less
+// (registered: the configuration changes rarely)
 reg [15:0] max_beats_reg = CUT_BEATS_MAX;
+reg [15:0] max_beats_m1_reg = CUT_BEATS_MAX - 16'd1;
 wire [15:0] max_beats_cfg = ({1'b0, cfg_max_frame} + (KEEP_W[15:0] - 16'd1)) >> KEEP_LOG2;
 always @(posedge clk) begin
     max_beats_reg <= (max_beats_cfg > CUT_BEATS_MAX) ? CUT_BEATS_MAX : max_beats_cfg;
+    max_beats_m1_reg <= max_beats_reg - 16'd1;
 end
 
 reg [8*HDR_BYTES-1:0] hdr_reg = 0, hdr_next;
-reg [15:0] beat_reg = 0, beat_next;
-reg [USER_W-1:0] port_reg = 0, port_next;
+// beat index in the frame (saturating), and that plus one
+reg [15:0] beat_reg = 0, beat_p1_reg = 16'd1;
+// the header slot the beat fills (one-hot; none past the header)
+reg [HDR_BEATS-1:0] slot_reg = 1;
+reg first_reg = 1'b1;
+reg [USER_W-1:0] port_reg = 0;
 // the frame has passed the limit: its later beats are discarded
-reg cut_reg = 1'b0, cut_next;
+reg cut_reg = 1'b0;
+// the current beat is past the limit
+reg past_reg = 1'b0;
 // beats of this frame written to the frame FIFO so far
-reg [15:0] wr_reg = 0, wr_next;
+reg [15:0] wr_reg = 0;
 
 wire fire = s_axis_tvalid && s_axis_tready;
-// this beat is past the limit (the first max_beats_reg beats are kept)
-wire past = cut_reg || beat_reg >= max_beats_reg;
+wire past = past_reg;
 
 assign s_axis_tready = hdr_ready && (data_wr_ready || past);
 assign data_wr = s_axis_tdata;
 assign data_wr_valid = s_axis_tvalid && hdr_ready && !past;
 
-// bytes in this beat (tkeep is contiguous from byte 0)
-reg [15:0] beat_bytes;
-integer i;
+// bytes in this beat mod KEEP_W (tkeep is a thermometer code: bit j of the count is set
+// where the code ends at a count with bit j set), and whether the beat is full
+reg [KEEP_LOG2-1:0] beat_low;
+integer i, j;
 always @* begin
-    beat_bytes = 0;
-    for (i = 0; i < KEEP_W; i = i + 1) begin
-        beat_bytes = beat_bytes + {15'd0, s_axis_tkeep[i]};
+    beat_low = 0;
+    for (j = 0; j < KEEP_LOG2; j = j + 1) begin
+        for (i = 1; i < KEEP_W; i = i + 1) begin
+            if (((i >> j) & 1) != 0) begin
+                beat_low[j] = beat_low[j] | (s_axis_tkeep[i-1] & !s_axis_tkeep[i]);
+            end
+        end
     end
 end
-
-wire first = beat_reg == 0;
+wire beat_full = s_axis_tkeep[KEEP_W-1];
 
 always @* begin
-    hdr_next = first ? {8*HDR_BYTES{1'b0}} : hdr_reg;
-    if ({16'd0, beat_reg} < HDR_BEATS) begin
-        hdr_next[DATA_W*beat_reg[7:0] +: DATA_W] = s_axis_tdata;
-    end
-    beat_next = beat_reg;
-    port_next = port_reg;
-    cut_next = cut_reg;
-    wr_next = wr_reg;
-    if (fire) begin
-        wr_next = s_axis_tlast ? 16'd0 : wr_reg + {15'd0, !past};
-        // saturates: a frame of any length never looks like a new one
-        beat_next = s_axis_tlast ? 16'd0 : (beat_reg == 16'hffff ? beat_reg : beat_reg + 16'd1);
-        cut_next = s_axis_tlast ? 1'b0 : past;
-        if (first) begin
-            port_next = s_axis_tuser;
+    hdr_next = first_reg ? {8*HDR_BYTES{1'b0}} : hdr_reg;
+    for (i = 0; i < HDR_BEATS; i = i + 1) begin
+        if (slot_reg[i]) begin
+            hdr_next[DATA_W*i +: DATA_W] = s_axis_tdata;
         end
     end
 end
 
 // a frame within max_beats_reg beats may still be longer than cfg_max_frame bytes;
 // its length is exact then (at most 16384 + KEEP_W bytes, no 16-bit overflow)
-wire [15:0] len_last = {beat_reg[15-KEEP_LOG2:0], {KEEP_LOG2{1'b0}}} + beat_bytes;
+wire [15:0] len_last = beat_full ? {beat_p1_reg[15-KEEP_LOG2:0], {KEEP_LOG2{1'b0}}}
+    : {beat_reg[15-KEEP_LOG2:0], beat_low};
 
 assign hdr_data = hdr_next;
 assign hdr_len = past ? {1'b0, cfg_max_frame} : len_last;
-assign hdr_port = first ? s_axis_tuser : port_reg;
+assign hdr_port = first_reg ? s_axis_tuser : port_reg;
 assign hdr_beats = wr_reg + {15'd0, !past};
 assign hdr_oversize = past || len_last > {1'b0, cfg_max_frame};
 assign hdr_valid = fire && s_axis_tlast;
@@ -154,14 +160,40 @@ assign frame_done = hdr_valid;
 always @(posedge clk) begin
     if (fire) begin
         hdr_reg <= hdr_next;
+        if (s_axis_tlast) begin
+            wr_reg <= 16'd0;
+            beat_reg <= 16'd0;
+            beat_p1_reg <= 16'd1;
+            slot_reg <= 1;
+            first_reg <= 1'b1;
+            cut_reg <= 1'b0;
+            past_reg <= 1'b0;  // beat 0 is within any limit (at least one beat)
+        end else begin
+            wr_reg <= wr_reg + {15'd0, !past};
+            // saturates: a frame of any length never looks like a new one
+            if (beat_reg != 16'hffff) begin
+                beat_reg <= beat_p1_reg;
+                beat_p1_reg <= beat_p1_reg + 16'd1;
+            end
+            slot_reg <= slot_reg << 1;
+            first_reg <= 1'b0;
+            cut_reg <= past;
+            past_reg <= past || beat_reg >= max_beats_m1_reg;
+        end
+        if (first_reg) begin
+            port_reg <= s_axis_tuser;
+        end
+    end else begin
+        // the limit may change between beats
+        past_reg <= cut_reg || beat_reg >= max_beats_reg;
     end
-    beat_reg <= beat_next;
-    port_reg <= port_next;
-    cut_reg <= cut_next;
-    wr_reg <= wr_next;
     if (rst) begin
         beat_reg <= 0;
+        beat_p1_reg <= 16'd1;
+        slot_reg <= 1;
+        first_reg <= 1'b1;
         cut_reg <= 1'b0;
+        past_reg <= 1'b0;
         wr_reg <= 0;
     end
 end
