@@ -187,24 +187,37 @@ ztnic_fifo #(
 );
 
 // ---- AXI4-Lite ----
+// An access is taken into registers first (address, data, strobes) and decoded in the
+// next clock, so the address compare and the read multiplexer start from flip-flops:
+// a write answers two clocks after its address and data, a read two clocks after its
+// address.
 reg bvalid_reg = 1'b0;
 reg rvalid_reg = 1'b0;
 reg [31:0] rdata_reg = 0;
+reg wpend_reg = 1'b0;
+reg rpend_reg = 1'b0;
+reg [15:0] waddr_reg = 0;
+reg [31:0] wdata_reg = 0;
+reg [3:0] wstrb_reg = 0;
+reg [15:0] raddr_reg = 0;
 
-wire wr_fire = s_axil_awvalid && s_axil_wvalid && !bvalid_reg;
-wire rd_fire = s_axil_arvalid && !rvalid_reg;
+wire wr_take = s_axil_awvalid && s_axil_wvalid && !bvalid_reg && !wpend_reg;
+wire rd_take = s_axil_arvalid && !rvalid_reg && !rpend_reg;
 
-assign s_axil_awready = wr_fire;
-assign s_axil_wready = wr_fire;
+assign s_axil_awready = wr_take;
+assign s_axil_wready = wr_take;
 assign s_axil_bresp = 2'b00;
 assign s_axil_bvalid = bvalid_reg;
-assign s_axil_arready = rd_fire;
+assign s_axil_arready = rd_take;
 assign s_axil_rdata = rdata_reg;
 assign s_axil_rresp = 2'b00;
 assign s_axil_rvalid = rvalid_reg;
 
-wire [15:0] waddr = {s_axil_awaddr[15:2], 2'b00};
-wire [15:0] raddr = {s_axil_araddr[15:2], 2'b00};
+// the access being decoded this clock
+wire wr_fire = wpend_reg;
+wire rd_fire = rpend_reg;
+wire [15:0] waddr = waddr_reg;
+wire [15:0] raddr = raddr_reg;
 
 // byte-lane merge of a write into an old register value
 function [31:0] merge(input [31:0] old, input [31:0] wdata, input [3:0] strb);
@@ -216,17 +229,9 @@ function [31:0] merge(input [31:0] old, input [31:0] wdata, input [3:0] strb);
     end
 endfunction
 
-// index of an array register at `addr`, or -1
-function integer arr_index(input [15:0] addr, input [15:0] base, input integer count, input integer stride);
-    integer j;
-    begin
-        arr_index = -1;
-        for (j = 0; j < count; j = j + 1) begin
-            if ({16'd0, addr} == {16'd0, base} + j * stride) begin
-                arr_index = j;
-            end
-        end
-    end
+// `addr` is word j of an array register at `base`
+function arr_hit(input [15:0] addr, input [15:0] base, input integer j, input integer stride);
+    arr_hit = {16'd0, addr} == {16'd0, base} + j * stride;
 endfunction
 
 reg [31:0] rd_value;
@@ -288,26 +293,28 @@ always @* begin
         REG_STATS_VERDICTS: rd_value = verdicts_reg;
         default: rd_value = 32'd0;
     endcase
-    ri = arr_index(raddr, REG_CONFIG_AUTH_KEY, REG_CONFIG_AUTH_KEY_COUNT, REG_CONFIG_AUTH_KEY_STRIDE);
-    if (ri >= 0) rd_value = auth_key_reg[32*ri +: 32];
-    ri = arr_index(raddr, REG_CONFIG_TIMEOUT_LO, REG_CONFIG_TIMEOUT_LO_COUNT, REG_CONFIG_TIMEOUT_LO_STRIDE);
-    if (ri >= 0) rd_value = timeout_lo_reg[32*ri +: 32];
-    ri = arr_index(raddr, REG_CONFIG_TIMEOUT_HI, REG_CONFIG_TIMEOUT_HI_COUNT, REG_CONFIG_TIMEOUT_HI_STRIDE);
-    if (ri >= 0) rd_value = timeout_hi_reg[32*ri +: 32];
-    ri = arr_index(raddr, REG_TABLES_DATA, TBL_WORDS, REG_TABLES_DATA_STRIDE);
-    if (ri >= 0) rd_value = tbl_data_reg[32*ri +: 32];
-    ri = arr_index(raddr, REG_EVENTS_DATA, REG_EVENTS_DATA_COUNT, REG_EVENTS_DATA_STRIDE);
-    if (ri >= 0) rd_value = evt_head_valid ? evt_head[32*ri +: 32] : 32'd0;
+    // the array registers: an OR of the one selected word (the addresses are disjoint)
+    for (ri = 0; ri < REG_CONFIG_AUTH_KEY_COUNT; ri = ri + 1) begin
+        rd_value = rd_value | ({32{arr_hit(raddr, REG_CONFIG_AUTH_KEY, ri, REG_CONFIG_AUTH_KEY_STRIDE)}}
+            & auth_key_reg[32*ri +: 32]);
+    end
+    for (ri = 0; ri < REG_CONFIG_TIMEOUT_LO_COUNT; ri = ri + 1) begin
+        rd_value = rd_value | ({32{arr_hit(raddr, REG_CONFIG_TIMEOUT_LO, ri, REG_CONFIG_TIMEOUT_LO_STRIDE)}}
+            & timeout_lo_reg[32*ri +: 32]);
+        rd_value = rd_value | ({32{arr_hit(raddr, REG_CONFIG_TIMEOUT_HI, ri, REG_CONFIG_TIMEOUT_HI_STRIDE)}}
+            & timeout_hi_reg[32*ri +: 32]);
+    end
+    for (ri = 0; ri < TBL_WORDS; ri = ri + 1) begin
+        rd_value = rd_value | ({32{arr_hit(raddr, REG_TABLES_DATA, ri, REG_TABLES_DATA_STRIDE)}}
+            & tbl_data_reg[32*ri +: 32]);
+    end
+    for (ri = 0; ri < REG_EVENTS_DATA_COUNT; ri = ri + 1) begin
+        rd_value = rd_value | ({32{arr_hit(raddr, REG_EVENTS_DATA, ri, REG_EVENTS_DATA_STRIDE) && evt_head_valid}}
+            & evt_head[32*ri +: 32]);
+    end
 end
 
-integer wi_key, wi_tlo, wi_thi, wi_data;
-always @* begin
-    wi_key = arr_index(waddr, REG_CONFIG_AUTH_KEY, REG_CONFIG_AUTH_KEY_COUNT, REG_CONFIG_AUTH_KEY_STRIDE);
-    wi_tlo = arr_index(waddr, REG_CONFIG_TIMEOUT_LO, REG_CONFIG_TIMEOUT_LO_COUNT, REG_CONFIG_TIMEOUT_LO_STRIDE);
-    wi_thi = arr_index(waddr, REG_CONFIG_TIMEOUT_HI, REG_CONFIG_TIMEOUT_HI_COUNT, REG_CONFIG_TIMEOUT_HI_STRIDE);
-    wi_data = arr_index(waddr, REG_TABLES_DATA, TBL_WORDS, REG_TABLES_DATA_STRIDE);
-end
-
+integer wi;
 always @(posedge clk) begin
     evt_pop <= 1'b0;
     if (bvalid_reg && s_axil_bready) begin
@@ -316,42 +323,68 @@ always @(posedge clk) begin
     if (rvalid_reg && s_axil_rready) begin
         rvalid_reg <= 1'b0;
     end
+    if (rd_take) begin
+        rpend_reg <= 1'b1;
+        raddr_reg <= {s_axil_araddr[15:2], 2'b00};
+    end
+    if (wr_take) begin
+        wpend_reg <= 1'b1;
+        waddr_reg <= {s_axil_awaddr[15:2], 2'b00};
+        wdata_reg <= s_axil_wdata;
+        wstrb_reg <= s_axil_wstrb;
+    end
     if (rd_fire) begin
+        rpend_reg <= 1'b0;
         rvalid_reg <= 1'b1;
         rdata_reg <= rd_value;
     end
     if (wr_fire) begin
+        wpend_reg <= 1'b0;
         bvalid_reg <= 1'b1;
         case (waddr)
-            REG_CONFIG_UPLINK_PORT: uplink_port_reg <= merge(uplink_port_reg, s_axil_wdata, s_axil_wstrb);
-            REG_CONFIG_CPU_PORT: cpu_port_reg <= merge(cpu_port_reg, s_axil_wdata, s_axil_wstrb);
-            REG_CONFIG_LOCAL_VTEP_IP: local_vtep_ip_reg <= merge(local_vtep_ip_reg, s_axil_wdata, s_axil_wstrb);
-            REG_CONFIG_LOCAL_MAC_HI: local_mac_hi_reg <= merge(local_mac_hi_reg, s_axil_wdata, s_axil_wstrb);
-            REG_CONFIG_LOCAL_MAC_LO: local_mac_lo_reg <= merge(local_mac_lo_reg, s_axil_wdata, s_axil_wstrb);
-            REG_CONFIG_GATEWAY_MAC_HI: gateway_mac_hi_reg <= merge(gateway_mac_hi_reg, s_axil_wdata, s_axil_wstrb);
-            REG_CONFIG_GATEWAY_MAC_LO: gateway_mac_lo_reg <= merge(gateway_mac_lo_reg, s_axil_wdata, s_axil_wstrb);
-            REG_CONFIG_VNI: vni_reg <= merge(vni_reg, s_axil_wdata, s_axil_wstrb);
-            REG_CONFIG_AUTH_ENABLE: auth_enable_reg <= merge(auth_enable_reg, s_axil_wdata, s_axil_wstrb);
-            REG_CONFIG_CT_BUCKETS_LOG2: ct_buckets_log2_reg <= merge(ct_buckets_log2_reg, s_axil_wdata, s_axil_wstrb);
-            REG_CONFIG_POLICY_GEN: policy_gen_reg <= merge(policy_gen_reg, s_axil_wdata, s_axil_wstrb);
-            REG_CONFIG_TCP_WSCALE: tcp_wscale_reg <= merge(tcp_wscale_reg, s_axil_wdata, s_axil_wstrb);
-            REG_CONFIG_MAX_FRAME: max_frame_reg <= merge(max_frame_reg, s_axil_wdata, s_axil_wstrb);
-            REG_TABLES_SELECT: tbl_select_reg <= merge(tbl_select_reg, s_axil_wdata, s_axil_wstrb);
-            REG_TABLES_INDEX: tbl_index_reg <= merge(tbl_index_reg, s_axil_wdata, s_axil_wstrb);
+            REG_CONFIG_UPLINK_PORT: uplink_port_reg <= merge(uplink_port_reg, wdata_reg, wstrb_reg);
+            REG_CONFIG_CPU_PORT: cpu_port_reg <= merge(cpu_port_reg, wdata_reg, wstrb_reg);
+            REG_CONFIG_LOCAL_VTEP_IP: local_vtep_ip_reg <= merge(local_vtep_ip_reg, wdata_reg, wstrb_reg);
+            REG_CONFIG_LOCAL_MAC_HI: local_mac_hi_reg <= merge(local_mac_hi_reg, wdata_reg, wstrb_reg);
+            REG_CONFIG_LOCAL_MAC_LO: local_mac_lo_reg <= merge(local_mac_lo_reg, wdata_reg, wstrb_reg);
+            REG_CONFIG_GATEWAY_MAC_HI: gateway_mac_hi_reg <= merge(gateway_mac_hi_reg, wdata_reg, wstrb_reg);
+            REG_CONFIG_GATEWAY_MAC_LO: gateway_mac_lo_reg <= merge(gateway_mac_lo_reg, wdata_reg, wstrb_reg);
+            REG_CONFIG_VNI: vni_reg <= merge(vni_reg, wdata_reg, wstrb_reg);
+            REG_CONFIG_AUTH_ENABLE: auth_enable_reg <= merge(auth_enable_reg, wdata_reg, wstrb_reg);
+            REG_CONFIG_CT_BUCKETS_LOG2: ct_buckets_log2_reg <= merge(ct_buckets_log2_reg, wdata_reg, wstrb_reg);
+            REG_CONFIG_POLICY_GEN: policy_gen_reg <= merge(policy_gen_reg, wdata_reg, wstrb_reg);
+            REG_CONFIG_TCP_WSCALE: tcp_wscale_reg <= merge(tcp_wscale_reg, wdata_reg, wstrb_reg);
+            REG_CONFIG_MAX_FRAME: max_frame_reg <= merge(max_frame_reg, wdata_reg, wstrb_reg);
+            REG_TABLES_SELECT: tbl_select_reg <= merge(tbl_select_reg, wdata_reg, wstrb_reg);
+            REG_TABLES_INDEX: tbl_index_reg <= merge(tbl_index_reg, wdata_reg, wstrb_reg);
             REG_TABLES_CMD: begin
-                if (!tbl_busy_reg && (s_axil_wdata == TABLE_CMD_READ || s_axil_wdata == TABLE_CMD_WRITE)) begin
+                if (!tbl_busy_reg && (wdata_reg == TABLE_CMD_READ || wdata_reg == TABLE_CMD_WRITE)) begin
                     tbl_busy_reg <= 1'b1;
-                    tbl_write_reg <= s_axil_wdata == TABLE_CMD_WRITE;
+                    tbl_write_reg <= wdata_reg == TABLE_CMD_WRITE;
                     tbl_err_reg <= 1'b0;
                 end
             end
             REG_EVENTS_POP: evt_pop <= 1'b1;
             default: ;
         endcase
-        if (wi_key >= 0) auth_key_reg[32*wi_key +: 32] <= merge(auth_key_reg[32*wi_key +: 32], s_axil_wdata, s_axil_wstrb);
-        if (wi_tlo >= 0) timeout_lo_reg[32*wi_tlo +: 32] <= merge(timeout_lo_reg[32*wi_tlo +: 32], s_axil_wdata, s_axil_wstrb);
-        if (wi_thi >= 0) timeout_hi_reg[32*wi_thi +: 32] <= merge(timeout_hi_reg[32*wi_thi +: 32], s_axil_wdata, s_axil_wstrb);
-        if (wi_data >= 0 && !tbl_busy_reg) tbl_data_reg[32*wi_data +: 32] <= merge(tbl_data_reg[32*wi_data +: 32], s_axil_wdata, s_axil_wstrb);
+        for (wi = 0; wi < REG_CONFIG_AUTH_KEY_COUNT; wi = wi + 1) begin
+            if (arr_hit(waddr, REG_CONFIG_AUTH_KEY, wi, REG_CONFIG_AUTH_KEY_STRIDE)) begin
+                auth_key_reg[32*wi +: 32] <= merge(auth_key_reg[32*wi +: 32], wdata_reg, wstrb_reg);
+            end
+        end
+        for (wi = 0; wi < REG_CONFIG_TIMEOUT_LO_COUNT; wi = wi + 1) begin
+            if (arr_hit(waddr, REG_CONFIG_TIMEOUT_LO, wi, REG_CONFIG_TIMEOUT_LO_STRIDE)) begin
+                timeout_lo_reg[32*wi +: 32] <= merge(timeout_lo_reg[32*wi +: 32], wdata_reg, wstrb_reg);
+            end
+            if (arr_hit(waddr, REG_CONFIG_TIMEOUT_HI, wi, REG_CONFIG_TIMEOUT_HI_STRIDE)) begin
+                timeout_hi_reg[32*wi +: 32] <= merge(timeout_hi_reg[32*wi +: 32], wdata_reg, wstrb_reg);
+            end
+        end
+        for (wi = 0; wi < TBL_WORDS; wi = wi + 1) begin
+            if (arr_hit(waddr, REG_TABLES_DATA, wi, REG_TABLES_DATA_STRIDE) && !tbl_busy_reg) begin
+                tbl_data_reg[32*wi +: 32] <= merge(tbl_data_reg[32*wi +: 32], wdata_reg, wstrb_reg);
+            end
+        end
     end
     if (tbl_done) begin
         tbl_busy_reg <= 1'b0;
