@@ -21,6 +21,9 @@ use ztnic_p4tables::{MapError, Program, delete_of, names};
 
 use crate::device::{Device, DeviceError};
 
+mod ct_keys;
+use ct_keys::CtKeyMap;
+
 /// What the agent did, for its log and its callers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AgentStats {
@@ -158,8 +161,9 @@ pub struct FpgaBackend<D: Device> {
     defaults: HashMap<u32, TableEntry>,
     events: Option<EventSink>,
     readback: RefCell<Option<Vec<Op>>>,
-    /// Conntrack keys by hash, from insert events, to name deleted entries.
-    ct_keys: HashMap<u32, CtKey>,
+    /// Conntrack keys by hardware slot, from insert events, to name deleted entries
+    /// (bounded by the table's slots: [`CtKeyMap`]).
+    ct_keys: CtKeyMap,
     stats: AgentStats,
 }
 
@@ -177,6 +181,7 @@ impl<D: Device> FpgaBackend<D> {
     }
 
     fn with_driver(drv: Driver<D>) -> FpgaBackend<D> {
+        let ct_keys = CtKeyMap::new(ct_capacity(&drv));
         FpgaBackend {
             drv: RefCell::new(drv),
             loaded: None,
@@ -185,7 +190,7 @@ impl<D: Device> FpgaBackend<D> {
             defaults: HashMap::new(),
             events: None,
             readback: RefCell::new(None),
-            ct_keys: HashMap::new(),
+            ct_keys,
             stats: AgentStats::default(),
         }
     }
@@ -211,6 +216,12 @@ impl<D: Device> FpgaBackend<D> {
     /// What the agent has done so far.
     pub fn stats(&self) -> AgentStats {
         self.stats
+    }
+
+    /// Conntrack keys the agent knows, to name deleted entries in digests: never
+    /// more than the hardware table's slots.
+    pub fn ct_keys_known(&self) -> usize {
+        self.ct_keys.len()
     }
 
     fn loaded(&self) -> Result<&Loaded, BackendError> {
@@ -326,10 +337,12 @@ impl<D: Device> FpgaBackend<D> {
         let drv = self.drv.get_mut();
         if drv.access_mut().reset().map_err(dev_err)? {
             // a fresh device: the driver forgets its placements
-            drv.reinit().map_err(fpga_err)
+            drv.reinit().map_err(fpga_err)?;
         } else {
-            drv.clear_all().map_err(fpga_err)
+            drv.clear_all().map_err(fpga_err)?;
         }
+        self.ct_keys = CtKeyMap::new(ct_capacity(self.drv.get_mut()));
+        Ok(())
     }
 
     fn send(&mut self, ev: DeviceEvent) {
@@ -360,7 +373,7 @@ impl<D: Device> FpgaBackend<D> {
                     .to_data(),
                 )),
                 EventKind::CtNew => self.ct_inserted(ev.hash)?.map(|e| (ct_event, e)),
-                EventKind::CtDelete => self.ct_keys.remove(&ev.hash).map(|key| {
+                EventKind::CtDelete => self.ct_removed(ev.hash)?.map(|key| {
                     let slot = 0;
                     (
                         ct_event,
@@ -373,7 +386,9 @@ impl<D: Device> FpgaBackend<D> {
                     )
                 }),
                 EventKind::CtExpired => {
-                    self.ct_keys.remove(&ev.hash);
+                    // regmap: the record carries the key's h32 (the RTL's sweep sends
+                    // the key's low 32 bits today; ct_removed checks the slot either way)
+                    self.ct_removed(ev.hash)?;
                     None
                 }
                 EventKind::CtFull | EventKind::Other(_) => None,
@@ -410,14 +425,26 @@ impl<D: Device> FpgaBackend<D> {
 
     /// The `ct_event` insert digest of the entry the data plane put in `slot` (the
     /// event record names the slot; the key is read from it). The key is kept by
-    /// its h32, which later `ct_delete` records name.
+    /// slot, replacing the key of an entry evicted from it; later `ct_delete`
+    /// records name it by its h32.
     fn ct_inserted(&mut self, slot: u32) -> Result<Option<P4Data>, BackendError> {
+        if slot >= self.ct_keys.capacity() {
+            return Err(BackendError::Internal(format!(
+                "a ct_new record names conntrack slot {slot}, beyond the table's {} slots",
+                self.ct_keys.capacity()
+            )));
+        }
         let Some(e) = self.drv.get_mut().conntrack_slot(slot).map_err(fpga_err)? else {
             // gone again before the agent looked (a later packet, the sweep)
+            self.ct_keys.remove(slot);
             return Ok(None);
         };
         let key = CtKey::from_bytes(&e.key);
-        self.ct_keys.insert(e.key_h32(), key);
+        if let Ok(Some(old)) = self.ct_keys.insert(slot, key)
+            && old != key
+        {
+            tracing::debug!("conntrack slot {slot}: {key} replaces {old} (evicted or expired)");
+        }
         // the digest names the slot as the P4 program's registers index it
         let log2 = self.drv.borrow().geometry().ct_log2_max;
         let index = self.ct_p4_index(log2, e.slot)?;
@@ -429,6 +456,22 @@ impl<D: Device> FpgaBackend<D> {
             }
             .to_data(),
         ))
+    }
+
+    /// The key a `ct_delete` or `ct_expired` record names by `h32`, forgotten: of the
+    /// slots whose known key has that h32, the first whose hardware slot no longer
+    /// holds it (both records follow the slot's clearing). A slot still holding its
+    /// key was not what the record named (another key with the same h32, or a field
+    /// that is not an h32).
+    fn ct_removed(&mut self, h32: u32) -> Result<Option<CtKey>, BackendError> {
+        for slot in self.ct_keys.named_by(h32) {
+            let now = self.drv.get_mut().conntrack_slot(slot).map_err(fpga_err)?;
+            let held = now.map(|e| CtKey::from_bytes(&e.key));
+            if held.as_ref() != self.ct_keys.get(slot) {
+                return Ok(self.ct_keys.remove(slot));
+            }
+        }
+        Ok(None)
     }
 
     fn is_config_table(&self, table_id: u32) -> bool {
@@ -478,6 +521,11 @@ enum CtRegister {
     Key,
     Info,
     Win,
+}
+
+/// Slots of the hardware conntrack table: 4 ways of 2^CT_LOG2_MAX buckets.
+fn ct_capacity<D: Device>(drv: &Driver<D>) -> u32 {
+    u32::try_from(4u64 << drv.geometry().ct_log2_max.min(32)).unwrap_or(u32::MAX)
 }
 
 /// The P4 `ct_info` of a hardware conntrack entry: the RTL's `ct_kind` enum
