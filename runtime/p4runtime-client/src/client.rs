@@ -217,6 +217,9 @@ struct StreamTask {
     events: mpsc::Sender<StreamEvent>,
     status: watch::Sender<Arbitration>,
     arbitration: watch::Receiver<StreamMessageRequest>,
+    /// Why the stream last failed (shown if `connect` times out while the
+    /// task keeps retrying, e.g. a server refusing the client's certificate).
+    last_failure: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl StreamTask {
@@ -288,6 +291,9 @@ impl StreamTask {
             match self.run_stream(&mut reconnected).await {
                 Ok(_) => return,
                 Err(status) => {
+                    if let Ok(mut last) = self.last_failure.lock() {
+                        *last = Some(why(&status));
+                    }
                     let was_up = matches!(
                         *self.status.borrow(),
                         Arbitration::Primary | Arbitration::Backup { .. }
@@ -331,7 +337,7 @@ fn why(status: &tonic::Status) -> String {
     match std::error::Error::source(status) {
         Some(source) => {
             let cause = ztnic_p4runtime::transport::error_chain(source);
-            if cause == status.message() {
+            if cause.starts_with(status.message()) {
                 cause
             } else {
                 format!("{}: {cause}", status.message())
@@ -357,7 +363,9 @@ impl P4RuntimeClient {
         let (events_tx, events_rx) = mpsc::channel(config.event_queue.max(1));
         let (status_tx, status_rx) = watch::channel(Arbitration::Pending);
         let (_arb_tx, arb_rx) = watch::channel(arbitration_message(&config));
+        let last_failure = Arc::new(std::sync::Mutex::new(None));
         let task = StreamTask {
+            last_failure: last_failure.clone(),
             grpc: grpc.clone(),
             config: config.clone(),
             outbox: outbox_rx,
@@ -382,10 +390,19 @@ impl P4RuntimeClient {
         let timeout = client.config.arbitration_timeout;
         match client
             .wait_arbitration(|a| *a != Arbitration::Pending, timeout)
-            .await?
+            .await
         {
-            Arbitration::Failed(msg) => Err(ClientError::Arbitration(msg)),
-            _ => Ok(client),
+            Ok(Arbitration::Failed(msg)) => Err(ClientError::Arbitration(msg)),
+            Ok(_) => Ok(client),
+            Err(ClientError::ArbitrationTimeout(t)) => {
+                match last_failure.lock().ok().and_then(|mut l| l.take()) {
+                    Some(why) => Err(ClientError::Arbitration(format!(
+                        "no answer within {t:?}, the stream failing with: {why}"
+                    ))),
+                    None => Err(ClientError::ArbitrationTimeout(t)),
+                }
+            }
+            Err(e) => Err(e),
         }
     }
 

@@ -23,7 +23,7 @@ pub enum ClientError {
     /// The connection could not be made (a TLS handshake that failed
     /// included: the cause is in the message).
     #[error("connecting: {}", ztnic_p4runtime::transport::error_chain(.0))]
-    Transport(#[from] tonic::transport::Error),
+    Transport(tonic::transport::Error),
     /// Plaintext to a host that is not loopback, without `insecure`.
     #[error(
         "refusing plaintext P4Runtime to {host}, which is not a loopback address: connect over \
@@ -79,6 +79,14 @@ pub enum ClientError {
     /// The server answered something unexpected.
     #[error("unexpected answer: {0}")]
     Protocol(String),
+}
+
+/// Not `#[from]`: the message already holds the error's sources, which a
+/// report printing the source chain would repeat.
+impl From<tonic::transport::Error> for ClientError {
+    fn from(e: tonic::transport::Error) -> Self {
+        ClientError::Transport(e)
+    }
 }
 
 fn summary(errors: &[UpdateError]) -> String {
