@@ -33,6 +33,10 @@
 //! `resource0` with the CPU port on a host interface. An agent restarted over a
 //! running card adopts it ([`FpgaBackend::adopt`] +
 //! `P4RuntimeService::resume_pipeline`) so tables and connections survive.
+//!
+//! The agent serves TLS or mutual TLS ([`Agent::start_with`] with
+//! `ServerSecurity::Tls`), or plaintext on a loopback address only unless the
+//! operator allows otherwise (`ServerSecurity::Plaintext { insecure: true }`).
 
 use std::net::SocketAddr;
 
@@ -41,7 +45,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 use ztnic_p4runtime::v1::ForwardingPipelineConfig;
-use ztnic_p4runtime_server::{P4RuntimeService, ServerConfig};
+use ztnic_p4runtime_server::{InsecureListen, P4RuntimeService, ServerConfig, ServerSecurity};
 
 mod backend;
 pub mod card;
@@ -69,6 +73,12 @@ pub enum AgentError {
         #[source]
         source: std::io::Error,
     },
+    /// Plaintext on a non-loopback address without `insecure`.
+    #[error(transparent)]
+    Insecure(#[from] InsecureListen),
+    /// The TLS certificate or key cannot be used.
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("resuming the pipeline: {0}")]
     Resume(String),
     #[error("{0}")]
@@ -84,6 +94,7 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:9559";
 pub struct Agent<D: Device> {
     service: P4RuntimeService<FpgaBackend<D>>,
     addr: SocketAddr,
+    scheme: &'static str,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     write_seconds: Histogram,
@@ -92,15 +103,33 @@ pub struct Agent<D: Device> {
 }
 
 impl<D: Device> Agent<D> {
-    /// Serves `backend` on `addr` (port 0 picks a free port) from the current
-    /// Tokio runtime. With `resume`, the ztnic pipeline is made live over what
-    /// the device already holds (for a backend made with [`FpgaBackend::adopt`]).
+    /// Serves `backend` in plaintext on `addr`, which must be a loopback
+    /// address ([`Agent::start_with`] for TLS or `insecure`).
     pub async fn start(
-        mut backend: FpgaBackend<D>,
+        backend: FpgaBackend<D>,
         addr: SocketAddr,
         config: ServerConfig,
         resume: bool,
     ) -> Result<Agent<D>, AgentError> {
+        Agent::start_with(backend, addr, config, resume, ServerSecurity::default()).await
+    }
+
+    /// Serves `backend` on `addr` (port 0 picks a free port) from the current
+    /// Tokio runtime, secured as `security` says: plaintext is refused on an
+    /// address that is not loopback unless it is `insecure`. With `resume`, the
+    /// ztnic pipeline is made live over what the device already holds (for a
+    /// backend made with [`FpgaBackend::adopt`]).
+    pub async fn start_with(
+        mut backend: FpgaBackend<D>,
+        addr: SocketAddr,
+        config: ServerConfig,
+        resume: bool,
+        security: ServerSecurity,
+    ) -> Result<Agent<D>, AgentError> {
+        security.check_listen(addr)?;
+        let builder = security
+            .server_builder()
+            .map_err(|e| AgentError::Tls(ztnic_p4runtime::transport::error_chain(&e)))?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| AgentError::Listen { addr, source })?;
@@ -126,7 +155,7 @@ impl<D: Device> Agent<D> {
         }
         let (tx, rx) = oneshot::channel();
         let write_seconds = metrics::write_seconds();
-        let server = tonic::transport::Server::builder()
+        let server = builder
             .layer(metrics::WriteTimerLayer(write_seconds.clone()))
             .add_service(service.clone().into_server());
         let incoming =
@@ -145,6 +174,7 @@ impl<D: Device> Agent<D> {
         Ok(Agent {
             service,
             addr,
+            scheme: security.scheme(),
             shutdown: Some(tx),
             task: Some(task),
             write_seconds,
@@ -158,9 +188,9 @@ impl<D: Device> Agent<D> {
         self.addr
     }
 
-    /// The gRPC endpoint (`http://addr`).
+    /// The gRPC endpoint (`http://addr`, or `https://addr` over TLS).
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Runs `f` on the backend under the server's lock (a simulation sends its
