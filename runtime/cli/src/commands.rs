@@ -11,8 +11,10 @@ use tracing::Instrument;
 use ztnic_agent::{Agent, CardDevice, CpuSocket, FpgaBackend};
 use ztnic_controller::{Controller, Nic, NicInfo, PipelineSource, Report, read_counters};
 use ztnic_intent::{Engine, PolicyFile};
-use ztnic_p4runtime_client::{ClientConfig, P4RuntimeClient};
-use ztnic_p4runtime_server::ServerConfig;
+use ztnic_p4runtime_client::P4RuntimeClient;
+use ztnic_p4runtime_server::{ServerConfig, ServerSecurity};
+
+use crate::tls::{ClientTlsArgs, ServerTlsArgs, client_config};
 
 /// Which datapath an agent serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -57,6 +59,8 @@ pub struct AgentArgs {
     /// this address; off unless given (loopback unless you mean otherwise).
     #[arg(long, value_name = "ADDR")]
     metrics_addr: Option<SocketAddr>,
+    #[command(flatten)]
+    tls: ServerTlsArgs,
 }
 
 pub async fn agent(a: AgentArgs) -> Result<()> {
@@ -70,12 +74,15 @@ async fn agent_in(a: AgentArgs) -> Result<()> {
         tick: std::time::Duration::from_millis(a.poll_ms),
         ..ServerConfig::default()
     };
+    // Refuse an insecure listener before touching the device.
+    let security = a.tls.security()?;
+    security.check_listen(a.listen)?;
     match a.device {
         DeviceKind::Sim => {
             if a.bdf.is_some() || a.bar.is_some() || a.cpu_netdev.is_some() || a.adopt {
                 bail!("--bdf, --bar, --cpu-netdev and --adopt are for --device card");
             }
-            sim_agent(a.listen, config, a.metrics_addr).await
+            sim_agent(a.listen, config, security, a.metrics_addr).await
         }
         DeviceKind::Card => {
             let bar = match (&a.bdf, &a.bar) {
@@ -97,7 +104,7 @@ async fn agent_in(a: AgentArgs) -> Result<()> {
             } else {
                 FpgaBackend::new(device)?
             };
-            let agent = Agent::start(backend, a.listen, config, a.adopt).await?;
+            let agent = Agent::start_with(backend, a.listen, config, a.adopt, security).await?;
             serve(agent, &what, a.metrics_addr).await
         }
     }
@@ -107,10 +114,11 @@ async fn agent_in(a: AgentArgs) -> Result<()> {
 async fn sim_agent(
     listen: SocketAddr,
     config: ServerConfig,
+    security: ServerSecurity,
     metrics: Option<SocketAddr>,
 ) -> Result<()> {
     let backend = FpgaBackend::new(ztnic_agent::SimDevice::new())?;
-    let agent = Agent::start(backend, listen, config, false).await?;
+    let agent = Agent::start_with(backend, listen, config, false, security).await?;
     serve(agent, "Verilated ztnic_top (in-process)", metrics).await
 }
 
@@ -118,6 +126,7 @@ async fn sim_agent(
 async fn sim_agent(
     _listen: SocketAddr,
     _config: ServerConfig,
+    _security: ServerSecurity,
     _metrics: Option<SocketAddr>,
 ) -> Result<()> {
     bail!(
@@ -144,7 +153,7 @@ async fn serve<D: ztnic_agent::Device>(
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     tracing::info!(
         "ztnic agent: P4Runtime on {} over {what}{metrics}; Ctrl-C or SIGTERM stops",
-        agent.addr()
+        agent.endpoint()
     );
     let why = tokio::select! {
         _ = int.recv() => "SIGINT",
@@ -181,6 +190,8 @@ pub struct ApplyArgs {
     /// Print machine-readable JSON instead of a summary.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    tls: ClientTlsArgs,
 }
 
 /// What one NIC was written.
@@ -266,19 +277,19 @@ pub async fn apply(a: ApplyArgs) -> Result<()> {
         bail!("--nic {extra}: the policy has no such host");
     }
     let source = pipeline(a.bmv2_json.as_deref())?;
+    let tls = a.tls.tls()?;
+    let insecure = a.tls.insecure;
     let (mut ctl, reconciled) = if a.state.exists() {
         let (ctl, report) = Controller::restore(&a.state, |info: NicInfo| {
             let source = source.clone();
-            async move {
-                Nic::connect(
-                    &info.name,
-                    &info.endpoint,
-                    info.device_id,
-                    info.election_id,
-                    &source,
-                )
-                .await
-            }
+            let config = client_config(
+                &info.endpoint,
+                info.device_id,
+                info.election_id,
+                tls.as_ref(),
+                insecure,
+            );
+            async move { Nic::connect_with(info, config, &source).await }
         })
         .await
         .with_context(|| format!("restoring {}", a.state.display()))?;
@@ -288,7 +299,15 @@ pub async fn apply(a: ApplyArgs) -> Result<()> {
     };
     for (host, addr) in &addrs {
         if ctl.nic(host).is_none() {
-            let nic = Nic::connect(host, &endpoint(addr), 1, 1, &source)
+            let endpoint = endpoint(addr);
+            let info = NicInfo {
+                name: host.clone(),
+                endpoint: endpoint.clone(),
+                device_id: 1,
+                election_id: 1,
+            };
+            let config = client_config(&endpoint, 1, 1, tls.as_ref(), insecure);
+            let nic = Nic::connect_with(info, config, &source)
                 .await
                 .with_context(|| format!("connecting to {host} at {addr}"))?;
             ctl.add_nic(host, nic)?;
@@ -347,6 +366,8 @@ pub struct CountersArgs {
     /// Print machine-readable JSON instead of tables.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    tls: ClientTlsArgs,
 }
 
 #[derive(Serialize, Default)]
@@ -364,8 +385,15 @@ struct CountersReport {
 pub async fn read_only_session(
     target: &str,
     device_id: u64,
+    tls: &ClientTlsArgs,
 ) -> Result<(P4RuntimeClient, ztnic_p4tables::Program)> {
-    let mut cfg = ClientConfig::new(endpoint(target), device_id, 0);
+    let mut cfg = client_config(
+        &endpoint(target),
+        device_id,
+        0,
+        tls.tls()?.as_ref(),
+        tls.insecure,
+    );
     cfg.election_id = None;
     let mut client = P4RuntimeClient::connect(cfg)
         .await
@@ -380,7 +408,7 @@ pub async fn read_only_session(
 }
 
 pub async fn counters(a: CountersArgs) -> Result<()> {
-    let (mut client, program) = read_only_session(&a.target, a.device_id).await?;
+    let (mut client, program) = read_only_session(&a.target, a.device_id, &a.tls).await?;
     let c = read_counters(&mut client, &program).await?;
     let mut r = CountersReport::default();
     for (k, v) in &c.drops {

@@ -26,6 +26,8 @@ pub struct FlowsArgs {
     /// Print machine-readable JSON instead of a table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    tls: crate::tls::ClientTlsArgs,
 }
 
 /// One tracked connection, as printed.
@@ -159,7 +161,8 @@ fn refused(e: ClientError) -> anyhow::Error {
 
 /// Reads the connection table of a NIC and prints it.
 pub async fn flows(a: FlowsArgs) -> Result<()> {
-    let (mut client, _) = crate::commands::read_only_session(&a.target, a.device_id).await?;
+    let (mut client, _) =
+        crate::commands::read_only_session(&a.target, a.device_id, &a.tls).await?;
     let keys = client
         .read_register(names::CT_KEY, None)
         .await

@@ -6,6 +6,7 @@ mod flows;
 mod logging;
 mod pcap;
 mod replay;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

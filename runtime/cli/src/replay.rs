@@ -24,7 +24,7 @@ use ztnic_controller::{Controller, Nic, PipelineSource, read_counters};
 use ztnic_intent::{Engine, PolicyFile};
 use ztnic_model::Verdict;
 use ztnic_netsim::{Fabric, Target};
-use ztnic_p4runtime_client::{ClientConfig, P4RuntimeClient, StreamEvent};
+use ztnic_p4runtime_client::{P4RuntimeClient, StreamEvent};
 use ztnic_p4tables::packet::PacketOutMeta;
 
 use crate::pcap::{self, Record};
@@ -57,6 +57,9 @@ pub struct ReplayArgs {
     /// Print machine-readable JSON instead of a summary.
     #[arg(long)]
     json: bool,
+    /// With an address target: how to reach it (TLS, or plaintext to loopback).
+    #[command(flatten)]
+    tls: crate::tls::ClientTlsArgs,
 }
 
 #[derive(Serialize, Default)]
@@ -199,7 +202,14 @@ async fn replay_local(
 
 async fn replay_remote(a: &ReplayArgs, records: &[Record]) -> Result<(ReplayReport, Vec<Record>)> {
     let endpoint = crate::commands::endpoint(&a.target);
-    let mut client = P4RuntimeClient::connect(ClientConfig::new(endpoint, 1, a.election_id))
+    let config = crate::tls::client_config(
+        &endpoint,
+        1,
+        a.election_id,
+        a.tls.tls()?.as_ref(),
+        a.tls.insecure,
+    );
+    let mut client = P4RuntimeClient::connect(config)
         .await
         .with_context(|| format!("connecting to {}", a.target))?;
     if !client.is_primary() {
