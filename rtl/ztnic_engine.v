@@ -137,8 +137,6 @@ localparam PR_W = 98;
 localparam NST = 26;
 // the PHV bits live after each stage (ztnic_phv.vh: phv_live)
 localparam [PHV_W-1:0] LIVE1 = phv_live(1, CTR_CE_W, CTR_RULE_W);
-localparam [PHV_W-1:0] LIVE8 = phv_live(8, CTR_CE_W, CTR_RULE_W);
-localparam [PHV_W-1:0] LIVE9 = phv_live(9, CTR_CE_W, CTR_RULE_W);
 localparam [PHV_W-1:0] LIVE10 = phv_live(10, CTR_CE_W, CTR_RULE_W);
 localparam [PHV_W-1:0] LIVE12 = phv_live(12, CTR_CE_W, CTR_RULE_W);
 localparam [PHV_W-1:0] LIVE13 = phv_live(13, CTR_CE_W, CTR_RULE_W);
@@ -333,6 +331,8 @@ integer ii;
 initial begin
     for (ii = 0; ii < (1<<PORT_CLASS_LOG2); ii = ii + 1) port_class[ii] = 2'd0;
     for (ii = 0; ii < REMOTE_EP_N; ii = ii + 1) remote_ep[ii] = {L_REMOTE_EP_W{1'b0}};
+    for (ii = 0; ii < REMOTE_EP_N; ii = ii + 1) rem_mask[ii] = 128'd0;
+    for (ii = 0; ii < REMOTE_EP_N; ii = ii + 1) rem_fields_d[ii] = {REM_FIELDS_W{1'b0}};
     for (ii = 0; ii < DROP_CODES; ii = ii + 1) drop_cnt[ii] = 64'd0;
     for (ii = 0; ii < PUNT_CODES; ii = ii + 1) punt_cnt[ii] = 64'd0;
 end
@@ -449,120 +449,12 @@ always @(posedge clk) begin
 end
 
 // ---------------------------------------------------------------------------
-// stage 8: the IP header embedded in an ICMP error
+// stages 8-9: the flow embedded in an ICMP error
 // ---------------------------------------------------------------------------
-reg [PHV_W-1:0] p8_reg, p8;
-/* verilator lint_off UNUSEDSIGNAL */
-// stage 9 reads the low 64 bytes
-reg [HW-1:0] r8_reg, r8;
-/* verilator lint_on UNUSEDSIGNAL */
-wire [511:0] v7 = r7_reg[511:0];
-reg [15:0] t8, u8;
-// the fields stage 8 writes; the header consumed: 0 none, 1 IPv6 (40), 2 IPv4 (IHL words)
-reg [10:0] s8_vd;
-reg [127:0] s8_esrc, s8_edst;
-reg [7:0] s8_eproto;
-reg [1:0] s8_sh;
-always @* begin
-    s8_vd = {p7_reg[F_DONE], p7_reg[F_VK +: 2], p7_reg[F_WHY +: 8]};
-    s8_esrc = p7_reg[F_ESRC +: 128];
-    s8_edst = p7_reg[F_EDST +: 128];
-    s8_eproto = p7_reg[F_EPROTO +: 8];
-    s8_sh = 2'd0;
-    t8 = p7_reg[F_L4E +: 16] - p7_reg[F_OFF +: 16];
-    u8 = {10'd0, v7[3:0], 2'b00};
-    if (!p7_reg[F_DONE] && p7_reg[F_KIND +: 3] == K_ICMP_ERR) begin
-        if (p7_reg[F_V6]) begin
-            if (t8 < 48) begin
-                s8_vd = vd(1'b0, DROP_ICMP_TRUNCATED);
-            end else if (v7[7:4] != 4'd6) begin
-                s8_vd = vd(1'b0, DROP_ICMP_MALFORMED);
-            end else begin
-                s8_esrc = b128(v7, 8);
-                s8_edst = b128(v7, 24);
-                s8_eproto = b8(v7, 6);
-                s8_sh = 2'd1;
-            end
-        end else begin
-            if (t8 == 0) begin
-                s8_vd = vd(1'b0, DROP_ICMP_TRUNCATED);
-            end else if (v7[7:4] != 4'd4 || u8 < 20) begin
-                s8_vd = vd(1'b0, DROP_ICMP_MALFORMED);
-            end else if (t8 < u8 + 16'd8) begin
-                s8_vd = vd(1'b0, DROP_ICMP_TRUNCATED);
-            end else begin
-                s8_esrc = v4map(b32(v7, 12));
-                s8_edst = v4map(b32(v7, 16));
-                s8_eproto = b8(v7, 9);
-                s8_sh = 2'd2;
-            end
-        end
-    end
-end
+wire [PHV_W-1:0] p9_reg;
 
-always @* begin
-    case (s8_sh)
-        2'd1: r8 = r7_reg >> (8 * 40);
-        2'd2: r8 = r7_reg >> {v7[3:0], 5'b00000};
-        default: r8 = r7_reg;
-    endcase
-    p8 = p7_reg;
-    p8[F_DONE] = s8_vd[10];
-    p8[F_VK +: 2] = s8_vd[9:8];
-    p8[F_WHY +: 8] = s8_vd[7:0];
-    p8[F_ESRC +: 128] = s8_esrc;
-    p8[F_EDST +: 128] = s8_edst;
-    p8[F_EPROTO +: 8] = s8_eproto;
-end
-
-always @(posedge clk) begin
-    if (adv) begin
-        p8_reg <= p8 & LIVE8;
-        r8_reg <= r8;
-    end
-end
-
-// ---------------------------------------------------------------------------
-// stage 9: the embedded L4 ports
-// ---------------------------------------------------------------------------
-reg [PHV_W-1:0] p9_reg, p9;
-/* verilator lint_off UNUSEDSIGNAL */
-// the embedded L4 header is in the low bytes of the header left
-wire [511:0] v8 = r8_reg[511:0];
-/* verilator lint_on UNUSEDSIGNAL */
-reg [7:0] ep9;
-reg [15:0] s9_esp, s9_edp;
-always @* begin
-    ep9 = p8_reg[F_EPROTO +: 8];
-    s9_esp = p8_reg[F_ESP +: 16];
-    s9_edp = p8_reg[F_EDP +: 16];
-    if (!p8_reg[F_DONE] && p8_reg[F_KIND +: 3] == K_ICMP_ERR) begin
-        s9_esp = 0;
-        s9_edp = 0;
-        if (ep9 == 8'd6 || ep9 == 8'd17) begin
-            s9_esp = b16(v8, 0);
-            s9_edp = b16(v8, 2);
-        end else if (ep9 == 8'd1 || ep9 == 8'd58) begin
-            if ((p8_reg[F_V6] && (b8(v8, 0) == 128 || b8(v8, 0) == 129))
-                    || (!p8_reg[F_V6] && (b8(v8, 0) == 8 || b8(v8, 0) == 0))) begin
-                s9_esp = b16(v8, 4);
-                s9_edp = b16(v8, 4);
-            end
-        end
-    end
-end
-
-always @* begin
-    p9 = p8_reg;
-    p9[F_ESP +: 16] = s9_esp;
-    p9[F_EDP +: 16] = s9_edp;
-end
-
-always @(posedge clk) begin
-    if (adv) begin
-        p9_reg <= p9 & LIVE9;
-    end
-end
+ztnic_parse_embedded #(.HDR_BYTES(HDR_BYTES)) parse_emb (
+    .clk(clk), .adv(adv), .s_phv(p7_reg), .s_rem(r7_reg), .m_phv(p9_reg));
 
 // ---------------------------------------------------------------------------
 // tables
@@ -680,45 +572,73 @@ assign vpc_a_addr = vpc_hash[VPORT_CTX_LOG2-1:0];
 assign lep_a_addr = lep_hash[LOCAL_EP_LOG2-1:0];
 assign rh_a_addr = lep_hash[REMOTE_HOST_LOG2-1:0];
 
-reg [PHV_W-1:0] p10_reg, p10;
-reg rem_hit;
-/* verilator lint_off UNUSEDSIGNAL */
-// the prefix of the winning entry is not needed after the compare
-reg [L_REMOTE_EP_W-1:0] rem_e;
-/* verilator lint_on UNUSEDSIGNAL */
-reg [7:0] rem_len;
-reg [127:0] rem_mask;
-integer ri;
-always @* begin
-    p10 = p9_reg;
-    rem_hit = 1'b0;
-    rem_e = 0;
-    rem_len = 0;
-    rem_mask = 0;
-    for (ri = 0; ri < REMOTE_EP_N; ri = ri + 1) begin
-        rem_mask = ~(128'd0) << (8'd128 - remote_ep[ri][L_REMOTE_EP_PREFIX_LEN_LSB +: 8]);
-        if (remote_ep[ri][L_REMOTE_EP_PREFIX_LEN_LSB +: 8] == 0) begin
-            rem_mask = 128'd0;
-        end
-        if (remote_ep[ri][L_REMOTE_EP_VALID_LSB]
-                && ((p9_reg[F_DST +: 128] ^ remote_ep[ri][L_REMOTE_EP_PREFIX_LSB +: 128]) & rem_mask) == 128'd0
-                && (!rem_hit || remote_ep[ri][L_REMOTE_EP_PREFIX_LEN_LSB +: 8] > rem_len)) begin
-            rem_hit = 1'b1;
-            rem_e = remote_ep[ri];
-            rem_len = remote_ep[ri][L_REMOTE_EP_PREFIX_LEN_LSB +: 8];
+// remote_ep LPM over REMOTE_EP_N entries in flip-flops, in two stages: stage 10 finds
+// the matching entries and the winner (the longest prefix, the lowest index among
+// equals: entry i wins if it matches and beats every other match), all entries in
+// parallel; stage 11 takes the winner's fields. The fields are read from a copy the
+// entries' writes reach one advancing clock later, so a packet takes its fields from the
+// table it matched against (a control write between its two stages is not seen torn).
+localparam REM_FIELDS_W = 2 + 32 + 24;
+reg [127:0] rem_mask [0:REMOTE_EP_N-1];
+reg [REM_FIELDS_W-1:0] rem_fields_d [0:REMOTE_EP_N-1];
+reg [REMOTE_EP_N-1:0] rem_match, rem_win;
+reg [REMOTE_EP_N-1:0] rem_win_reg = 0;
+
+// the mask of a prefix length (as the table always defined it: none for length 0)
+function [127:0] lpm_mask(input [7:0] len);
+    begin
+        lpm_mask = ~(128'd0) << (8'd128 - len);
+        if (len == 8'd0) begin
+            lpm_mask = 128'd0;
         end
     end
-    p10[F_REMHIT] = rem_hit;
-    p10[F_REMKIND +: 2] = rem_e[L_REMOTE_EP_KIND_LSB +: 2];
-    p10[F_REMVTEP +: 32] = rem_e[L_REMOTE_EP_VTEP_LSB +: 32];
-    p10[F_REMCTX +: 24] = rem_e[L_REMOTE_EP_CTX_LSB +: 24];
+endfunction
+
+reg [7:0] rem_len [0:REMOTE_EP_N-1];
+integer ri, rj;
+always @* begin
+    for (ri = 0; ri < REMOTE_EP_N; ri = ri + 1) begin
+        rem_len[ri] = remote_ep[ri][L_REMOTE_EP_PREFIX_LEN_LSB +: 8];
+        rem_match[ri] = remote_ep[ri][L_REMOTE_EP_VALID_LSB]
+            && ((p9_reg[F_DST +: 128] ^ remote_ep[ri][L_REMOTE_EP_PREFIX_LSB +: 128]) & rem_mask[ri]) == 128'd0;
+    end
+    for (ri = 0; ri < REMOTE_EP_N; ri = ri + 1) begin
+        rem_win[ri] = rem_match[ri];
+        for (rj = 0; rj < REMOTE_EP_N; rj = rj + 1) begin
+            if (rj != ri && rem_match[rj] && !(rem_len[ri] > rem_len[rj]
+                    || (rem_len[ri] == rem_len[rj] && ri < rj))) begin
+                rem_win[ri] = 1'b0;
+            end
+        end
+    end
 end
 
-reg [PHV_W-1:0] p11_reg;
+reg [PHV_W-1:0] p10_reg;
+reg [PHV_W-1:0] p11_reg, p11;
+reg [REM_FIELDS_W-1:0] rem_sel;
+always @* begin
+    rem_sel = 0;
+    for (ri = 0; ri < REMOTE_EP_N; ri = ri + 1) begin
+        if (rem_win_reg[ri]) begin
+            rem_sel = rem_sel | rem_fields_d[ri];
+        end
+    end
+    p11 = p10_reg;
+    p11[F_REMHIT] = rem_win_reg != 0;
+    p11[F_REMKIND +: 2] = rem_sel[56 +: 2];
+    p11[F_REMVTEP +: 32] = rem_sel[24 +: 32];
+    p11[F_REMCTX +: 24] = rem_sel[0 +: 24];
+end
+
 always @(posedge clk) begin
     if (adv) begin
-        p10_reg <= p10 & LIVE10;
-        p11_reg <= p10_reg & LIVE10;
+        p10_reg <= p9_reg & LIVE10;
+        rem_win_reg <= rem_win;
+        p11_reg <= p11 & LIVE10;
+        for (ri = 0; ri < REMOTE_EP_N; ri = ri + 1) begin
+            rem_fields_d[ri] <= {remote_ep[ri][L_REMOTE_EP_KIND_LSB +: 2],
+                remote_ep[ri][L_REMOTE_EP_VTEP_LSB +: 32], remote_ep[ri][L_REMOTE_EP_CTX_LSB +: 24]};
+        end
     end
 end
 
@@ -1925,8 +1845,10 @@ always @* begin
                         end
                     end
                     evo_valid_next = 1'b1;
+                    // the record names the slot, as ct_new's does (regmap `event.hash`)
                     evo_next = event_rec(EVENT_KIND_CT_EXPIRED[7:0], 8'd0, 16'd0, 24'd0, 8'd0,
-                                         sweep_entry[L_CONNTRACK_KEY_LSB +: 32], ts_us[31:0]);
+                                         {{(30 - CT_ADDR_W){1'b0}}, sw_way, sweep_reg[CT_ADDR_W-1:0]},
+                                         ts_us[31:0]);
                 end
                 sweep_next = sweep_reg + 1'b1;
             end
@@ -2047,7 +1969,10 @@ assign evt_valid = evo_valid_reg;
 
 always @(posedge clk) begin
     if (pc_we) port_class[pc_waddr] <= pc_wdata;
-    if (rem_we) remote_ep[rem_waddr] <= rem_wdata;
+    if (rem_we) begin
+        remote_ep[rem_waddr] <= rem_wdata;
+        rem_mask[rem_waddr] <= lpm_mask(rem_wdata[L_REMOTE_EP_PREFIX_LEN_LSB +: 8]);
+    end
     if (out_fire && out_vk == V_DROP) drop_cnt[p26_reg[F_WHY +: 5]] <= drop_cnt[p26_reg[F_WHY +: 5]] + 64'd1;
     if (out_fire && out_vk == V_PUNT) punt_cnt[p26_reg[F_WHY +: 3]] <= punt_cnt[p26_reg[F_WHY +: 3]] + 64'd1;
     if (cst_reg == C_READ && tbl_write) begin

@@ -17,6 +17,7 @@ use ztnic_scenario::{ModelTarget, Scenario, Target, TargetError, load_all, run, 
 
 pub use ztnic_fpga::policy_key;
 
+pub mod phv;
 pub mod storm;
 
 /// A failed access, a refused entry, or output the datapath should not produce.

@@ -18,116 +18,20 @@
 //! `icmp_malformed`), the pass must have classed the packet as an ICMP error and left it
 //! undecided.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use ztnic_model::addr::v4_mapped;
 use ztnic_model::parse::{IpPacket, L4, Stop, Tag, ipv4_checksum_fold, parse_frame, parse_tunnel};
 use ztnic_model::reason::DropReason;
-use ztnic_rtl_sim::unit::{Error, ModuleSim, rtl_dir};
+use ztnic_rtl_sim::unit::{Error, ModuleSim};
 use ztnic_scenario::{load_all, scenarios_dir};
 use ztnic_verilator_tests::Rng;
+use ztnic_verilator_tests::phv::{Bits, Layout};
 
 /// Advancing clocks from a packet in to its PHV out.
 const LATENCY: usize = 4;
 /// Bytes of header the engine captures (the module's default HDR_BYTES).
 const HDR_BYTES: usize = 320;
-
-/// The `localparam`s of the RTL headers whose values are sums of integers (`2`,
-/// `3'd5`, `16'h14`) and earlier names, so that the test reads the PHV layout and the
-/// codes the RTL is built with.
-fn localparams(texts: &[String]) -> BTreeMap<String, i64> {
-    let mut v = BTreeMap::new();
-    for text in texts {
-        let text: String = text
-            .lines()
-            .map(|l| l.split("//").next().unwrap_or(""))
-            .collect::<Vec<_>>()
-            .join("\n");
-        for stmt in text.split(';') {
-            // whatever precedes the keyword in the statement is comment or whitespace
-            let Some((_, rest)) = stmt.split_once("localparam") else {
-                continue;
-            };
-            for assign in rest.split(',') {
-                let Some((lhs, rhs)) = assign.split_once('=') else {
-                    continue;
-                };
-                let Some(name) = lhs.split_whitespace().last() else {
-                    continue;
-                };
-                let value = rhs.split('+').map(str::trim).try_fold(0i64, |sum, t| {
-                    let n = match t.split_once('\'') {
-                        Some((_, lit)) if lit.starts_with('h') => {
-                            i64::from_str_radix(&lit[1..], 16).ok()
-                        }
-                        Some((_, lit)) if lit.starts_with('d') => lit[1..].parse().ok(),
-                        Some(_) => None,
-                        None => t.parse().ok().or_else(|| v.get(t).copied()),
-                    };
-                    n.map(|n| sum + n)
-                });
-                if let Some(value) = value {
-                    v.insert(name.to_string(), value);
-                }
-            }
-        }
-    }
-    v
-}
-
-/// A packed vector as 32-bit words, little-endian.
-#[derive(Clone)]
-struct Bits(Vec<u32>);
-
-impl Bits {
-    fn zero(width: usize) -> Bits {
-        Bits(vec![0; width.div_ceil(32)])
-    }
-
-    fn get(&self, lo: usize, width: usize) -> u128 {
-        (0..width).fold(0u128, |acc, i| {
-            let b = lo + i;
-            acc | (u128::from((self.0[b / 32] >> (b % 32)) & 1) << i)
-        })
-    }
-
-    fn set(&mut self, lo: usize, width: usize, value: u128) {
-        for i in 0..width {
-            let b = lo + i;
-            let bit = ((value >> i) & 1) as u32;
-            self.0[b / 32] = (self.0[b / 32] & !(1 << (b % 32))) | (bit << (b % 32));
-        }
-    }
-}
-
-/// The PHV fields the test reads and writes, by name, from `ztnic_phv.vh`.
-struct Layout {
-    params: BTreeMap<String, i64>,
-}
-
-impl Layout {
-    fn load() -> Layout {
-        let rtl = rtl_dir();
-        let texts: Vec<String> = [
-            rtl.join("generated/ztnic_regmap.vh"),
-            rtl.join("ztnic_phv.vh"),
-        ]
-        .iter()
-        .map(|p| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-        .collect();
-        Layout {
-            params: localparams(&texts),
-        }
-    }
-
-    fn p(&self, name: &str) -> usize {
-        let v = self
-            .params
-            .get(name)
-            .unwrap_or_else(|| panic!("{name} is not a localparam of the RTL headers"));
-        usize::try_from(*v).unwrap_or_else(|_| panic!("{name} = {v}"))
-    }
-}
 
 /// One packet: the frame, whether it arrives on an uplink, the local VTEP.
 #[derive(Clone)]
