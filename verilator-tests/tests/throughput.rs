@@ -204,7 +204,7 @@ fn flows_sharing_one_conntrack_bucket_back_to_back_match_the_model() {
 #[test]
 fn table_writes_during_a_burst_of_64_byte_frames_do_not_stall_it() {
     let (mut rtl, mut model) = targets(&setup(1024));
-    let frames: Vec<(u16, Vec<u8>)> = (0..1500u16)
+    let frames: Vec<(u16, Vec<u8>)> = (0..3000u16)
         .map(|i| {
             let dst = [8, 9, (i >> 8) as u8, i as u8];
             (1, udp_frame(64, [10, 0, 0, 1], dst, 3000 + i, 53))
