@@ -6,6 +6,7 @@ mod flows;
 mod logging;
 mod pcap;
 mod replay;
+mod state;
 mod tls;
 
 use std::collections::BTreeMap;
@@ -82,6 +83,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The policy in the desired state (etcd): `apply FILE`.
+    #[command(subcommand)]
+    Policy(state::PolicyCmd),
+    /// Workloads in the desired state (etcd): add, relabel, instance add|remove.
+    #[command(subcommand)]
+    Workload(state::WorkloadCmd),
+    /// NIC registrations in the desired state (etcd): `register NAME --p4rt ADDR`.
+    #[command(subcommand)]
+    Nic(state::NicCmd),
+    /// The desired state (etcd): `show`.
+    #[command(subcommand)]
+    State(state::StateCmd),
 }
 
 #[derive(Serialize, Default)]
@@ -229,6 +242,10 @@ fn main() -> Result<()> {
         Command::Counters(a) => runtime()?.block_on(commands::counters(a))?,
         Command::Flows(a) => runtime()?.block_on(flows::flows(a))?,
         Command::Replay(a) => runtime()?.block_on(replay::replay(a))?,
+        Command::Policy(c) => runtime()?.block_on(state::policy(c))?,
+        Command::Workload(c) => runtime()?.block_on(state::workload(c))?,
+        Command::Nic(c) => runtime()?.block_on(state::nic(c))?,
+        Command::State(c) => runtime()?.block_on(state::state(c))?,
         Command::Scenarios {
             scenarios,
             filter,

@@ -43,14 +43,10 @@ pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:2379";
 /// Why the store refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot reach etcd at {endpoints}: {source}")]
-    Connect {
-        endpoints: String,
-        #[source]
-        source: etcd_client::Error,
-    },
-    #[error("etcd: {0}")]
-    Etcd(#[from] etcd_client::Error),
+    /// etcd could not be reached or failed a request (the client's error,
+    /// which carries the transport's cause, is in the message).
+    #[error("etcd at {endpoints}: {message}")]
+    Etcd { endpoints: String, message: String },
     #[error("etcd key {key}: malformed value: {reason}")]
     Malformed { key: String, reason: String },
     #[error("rejected, nothing written: {0}")]
@@ -523,6 +519,14 @@ fn name_matches(key: &str, in_key: &str, in_value: &str) -> Result<(), StoreErro
 pub struct Store {
     client: Client,
     prefix: String,
+    endpoints: String,
+}
+
+fn etcd_error(endpoints: &str, e: etcd_client::Error) -> StoreError {
+    StoreError::Etcd {
+        endpoints: endpoints.to_owned(),
+        message: e.to_string(),
+    }
 }
 
 impl Store {
@@ -536,15 +540,14 @@ impl Store {
         let opts = ConnectOptions::new()
             .with_connect_timeout(Duration::from_secs(5))
             .with_timeout(Duration::from_secs(10));
+        let joined = endpoints.join(",");
         let client = Client::connect(endpoints, Some(opts))
             .await
-            .map_err(|source| StoreError::Connect {
-                endpoints: endpoints.join(","),
-                source,
-            })?;
+            .map_err(|e| etcd_error(&joined, e))?;
         Ok(Store {
             client,
             prefix: prefix.to_owned(),
+            endpoints: joined,
         })
     }
 
@@ -578,7 +581,8 @@ impl Store {
         let resp = self
             .client
             .get(self.prefix.as_str(), Some(GetOptions::new().with_prefix()))
-            .await?;
+            .await
+            .map_err(|e| etcd_error(&self.endpoints, e))?;
         let revision = resp.header().map(|h| h.revision()).unwrap_or(0);
         let mut d = Desired::default();
         let mut mod_revs = BTreeMap::new();
@@ -704,7 +708,8 @@ impl Store {
         let resp = self
             .client
             .txn(Txn::new().when(compares).and_then(ops))
-            .await?;
+            .await
+            .map_err(|e| etcd_error(&self.endpoints, e))?;
         if !resp.succeeded() {
             return Err(StoreError::Conflict {
                 revision: base.revision,
