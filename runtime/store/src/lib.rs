@@ -626,7 +626,17 @@ impl Store {
                     d.nics.insert(r.name.clone(), r);
                 }
                 Some(("trust", "keys")) => {
-                    let t: TrustKeys = parse(&key, v)?;
+                    // serde's message can quote the value: say only where it broke.
+                    let t: TrustKeys =
+                        serde_json::from_slice(v).map_err(|e| StoreError::Malformed {
+                            key: key.clone(),
+                            reason: format!(
+                                "not a trust-keys record ({:?} error at line {} column {}; details withheld: the value holds key material)",
+                                e.classify(),
+                                e.line(),
+                                e.column()
+                            ),
+                        })?;
                     for k in &t.keys {
                         check_hex(k.secret.expose_hex()).map_err(|reason| {
                             StoreError::Malformed {

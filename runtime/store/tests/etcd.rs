@@ -238,6 +238,10 @@ async fn malformed_value_names_the_key() {
             "trust/keys",
             r#"{"domain": "d", "keys": [{"id": "k", "secret": "short"}]}"#,
         ),
+        (
+            "trust/keys",
+            r#"{"domain": "d", "keys": "short00112233445566778899aabbccdd"}"#,
+        ),
         ("surprise", "{}"),
     ];
     for (key, value) in cases {
