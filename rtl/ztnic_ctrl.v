@@ -91,6 +91,10 @@ module ztnic_ctrl #(
 `include "ztnic_regmap.vh"
 
 initial begin
+    if (REG_CONFIG_AUTH_KEY_COUNT != 4) begin
+        $error("ztnic_ctrl: the auth key must be 4 words (rtl/regmap.toml)");
+        $finish;
+    end
     if (TBL_WORDS < 1 || TBL_WORDS > REG_TABLES_DATA_COUNT) begin
         $error("ztnic_ctrl: TBL_WORDS must be in 1..REG_TABLES_DATA_COUNT");
         $finish;
@@ -114,6 +118,10 @@ reg [31:0] tcp_wscale_reg = REG_CONFIG_TCP_WSCALE_RESET;
 reg [31:0] max_frame_reg = REG_CONFIG_MAX_FRAME_RESET;
 reg [511:0] timeout_lo_reg = REG_CONFIG_TIMEOUT_LO_RESET;
 reg [511:0] timeout_hi_reg = REG_CONFIG_TIMEOUT_HI_RESET;
+// multi-word registers take effect at once: key words 0..2 and each timeout's low half
+// are held here until key word 3 / the timeout's high half is written
+reg [95:0] auth_key_hold_reg = 96'd0;
+reg [511:0] timeout_lo_hold_reg = REG_CONFIG_TIMEOUT_LO_RESET;
 
 reg [31:0] tbl_select_reg = REG_TABLES_SELECT_RESET;
 reg [31:0] tbl_index_reg = REG_TABLES_INDEX_RESET;
@@ -355,8 +363,9 @@ always @(posedge clk) begin
             REG_CONFIG_POLICY_GEN: policy_gen_reg <= merge(policy_gen_reg, wdata_reg, wstrb_reg);
             REG_CONFIG_TCP_WSCALE: tcp_wscale_reg <= merge(tcp_wscale_reg, wdata_reg, wstrb_reg);
             REG_CONFIG_MAX_FRAME: max_frame_reg <= merge(max_frame_reg, wdata_reg, wstrb_reg);
-            REG_TABLES_SELECT: tbl_select_reg <= merge(tbl_select_reg, wdata_reg, wstrb_reg);
-            REG_TABLES_INDEX: tbl_index_reg <= merge(tbl_index_reg, wdata_reg, wstrb_reg);
+            // the command in progress keeps its table and index
+            REG_TABLES_SELECT: if (!tbl_busy_reg) tbl_select_reg <= merge(tbl_select_reg, wdata_reg, wstrb_reg);
+            REG_TABLES_INDEX: if (!tbl_busy_reg) tbl_index_reg <= merge(tbl_index_reg, wdata_reg, wstrb_reg);
             REG_TABLES_CMD: begin
                 if (!tbl_busy_reg && (wdata_reg == TABLE_CMD_READ || wdata_reg == TABLE_CMD_WRITE)) begin
                     tbl_busy_reg <= 1'b1;
@@ -367,17 +376,21 @@ always @(posedge clk) begin
             REG_EVENTS_POP: evt_pop <= 1'b1;
             default: ;
         endcase
-        for (wi = 0; wi < REG_CONFIG_AUTH_KEY_COUNT; wi = wi + 1) begin
+        for (wi = 0; wi < REG_CONFIG_AUTH_KEY_COUNT - 1; wi = wi + 1) begin
             if (arr_hit(waddr, REG_CONFIG_AUTH_KEY, wi, REG_CONFIG_AUTH_KEY_STRIDE)) begin
-                auth_key_reg[32*wi +: 32] <= merge(auth_key_reg[32*wi +: 32], wdata_reg, wstrb_reg);
+                auth_key_hold_reg[32*wi +: 32] <= merge(auth_key_hold_reg[32*wi +: 32], wdata_reg, wstrb_reg);
             end
+        end
+        if (arr_hit(waddr, REG_CONFIG_AUTH_KEY, REG_CONFIG_AUTH_KEY_COUNT - 1, REG_CONFIG_AUTH_KEY_STRIDE)) begin
+            auth_key_reg <= {merge(auth_key_reg[127:96], wdata_reg, wstrb_reg), auth_key_hold_reg};
         end
         for (wi = 0; wi < REG_CONFIG_TIMEOUT_LO_COUNT; wi = wi + 1) begin
             if (arr_hit(waddr, REG_CONFIG_TIMEOUT_LO, wi, REG_CONFIG_TIMEOUT_LO_STRIDE)) begin
-                timeout_lo_reg[32*wi +: 32] <= merge(timeout_lo_reg[32*wi +: 32], wdata_reg, wstrb_reg);
+                timeout_lo_hold_reg[32*wi +: 32] <= merge(timeout_lo_hold_reg[32*wi +: 32], wdata_reg, wstrb_reg);
             end
             if (arr_hit(waddr, REG_CONFIG_TIMEOUT_HI, wi, REG_CONFIG_TIMEOUT_HI_STRIDE)) begin
                 timeout_hi_reg[32*wi +: 32] <= merge(timeout_hi_reg[32*wi +: 32], wdata_reg, wstrb_reg);
+                timeout_lo_reg[32*wi +: 32] <= timeout_lo_hold_reg[32*wi +: 32];
             end
         end
         for (wi = 0; wi < TBL_WORDS; wi = wi + 1) begin
@@ -419,6 +432,8 @@ always @(posedge clk) begin
         tcp_wscale_reg <= REG_CONFIG_TCP_WSCALE_RESET;
         max_frame_reg <= REG_CONFIG_MAX_FRAME_RESET;
         timeout_lo_reg <= REG_CONFIG_TIMEOUT_LO_RESET;
+        timeout_lo_hold_reg <= REG_CONFIG_TIMEOUT_LO_RESET;
+        auth_key_hold_reg <= 96'd0;
         timeout_hi_reg <= REG_CONFIG_TIMEOUT_HI_RESET;
         tbl_select_reg <= REG_TABLES_SELECT_RESET;
         tbl_index_reg <= REG_TABLES_INDEX_RESET;

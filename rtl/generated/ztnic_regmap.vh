@@ -50,7 +50,7 @@ localparam [15:0] REG_CONFIG_VNI = 16'h12c; // rw Geneve / VXLAN VNI (bits 23:0)
 localparam [31:0] REG_CONFIG_VNI_RESET = 32'h00000000;
 localparam [15:0] REG_CONFIG_AUTH_ENABLE = 16'h130; // rw Bit 0: tag authentication (SipHash-2-4 tag_mac) on.
 localparam [31:0] REG_CONFIG_AUTH_ENABLE_RESET = 32'h00000000;
-localparam [15:0] REG_CONFIG_AUTH_KEY = 16'h134; // rw SipHash key, word i = key bytes 4i..4i+3 little-endian.
+localparam [15:0] REG_CONFIG_AUTH_KEY = 16'h134; // rw SipHash key, word i = key bytes 4i..4i+3 little-endian. Words 0..2 are held until word 3 is written; the whole key takes effect with word 3 (never a mix of two keys). Reads return the key in effect.
 localparam integer REG_CONFIG_AUTH_KEY_COUNT = 4;
 localparam integer REG_CONFIG_AUTH_KEY_STRIDE = 4;
 localparam [127:0] REG_CONFIG_AUTH_KEY_RESET = {32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000};
@@ -62,11 +62,11 @@ localparam [15:0] REG_CONFIG_TCP_WSCALE = 16'h14c; // rw Window scale shift assu
 localparam [31:0] REG_CONFIG_TCP_WSCALE_RESET = 32'h0000000e;
 localparam [15:0] REG_CONFIG_MAX_FRAME = 16'h150; // rw Longest frame accepted, in bytes (64..16384; the hardware clamps to that range and to half its frame FIFO). A longer frame is cut at this length, dropped and counted as `oversize`.
 localparam [31:0] REG_CONFIG_MAX_FRAME_RESET = 32'h00002580;
-localparam [15:0] REG_CONFIG_TIMEOUT_LO = 16'h180; // rw Conntrack timeout in microseconds, bits 31:0, indexed by enum `timeout`.
+localparam [15:0] REG_CONFIG_TIMEOUT_LO = 16'h180; // rw Conntrack timeout in microseconds, bits 31:0, indexed by enum `timeout`. Held until timeout_hi of the same index is written; both halves take effect together. Reads return the value in effect.
 localparam integer REG_CONFIG_TIMEOUT_LO_COUNT = 16;
 localparam integer REG_CONFIG_TIMEOUT_LO_STRIDE = 8;
 localparam [511:0] REG_CONFIG_TIMEOUT_LO_RESET = {32'h00000000, 32'h00000000, 32'h00000000, 32'h23c34600, 32'h01c9c380, 32'h07270e00, 32'h01c9c380, 32'h07270e00, 32'h00989680, 32'h07270e00, 32'h01c9c380, 32'h03938700, 32'h07270e00, 32'h9534e000, 32'h03938700, 32'h07270e00};
-localparam [15:0] REG_CONFIG_TIMEOUT_HI = 16'h184; // rw Conntrack timeout in microseconds, bits 63:32.
+localparam [15:0] REG_CONFIG_TIMEOUT_HI = 16'h184; // rw Conntrack timeout in microseconds, bits 63:32. Writing it puts the held timeout_lo and this half in effect at once.
 localparam integer REG_CONFIG_TIMEOUT_HI_COUNT = 16;
 localparam integer REG_CONFIG_TIMEOUT_HI_STRIDE = 8;
 localparam [511:0] REG_CONFIG_TIMEOUT_HI_RESET = {32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000000, 32'h00000064, 32'h00000000, 32'h00000000};
@@ -79,9 +79,9 @@ localparam [31:0] BLK_TABLES_NEXT = 32'h00000300;
 localparam [15:0] REG_TABLES_TYPE = 16'h200;
 localparam [15:0] REG_TABLES_VERSION = 16'h204;
 localparam [15:0] REG_TABLES_NEXT = 16'h208;
-localparam [15:0] REG_TABLES_SELECT = 16'h210; // rw Table id (enum `table`).
+localparam [15:0] REG_TABLES_SELECT = 16'h210; // rw Table id (enum `table`). A write while `status.busy` is ignored (the command in progress keeps its table).
 localparam [31:0] REG_TABLES_SELECT_RESET = 32'h00000000;
-localparam [15:0] REG_TABLES_INDEX = 16'h214; // rw Entry index (slot = way * buckets + bucket for hash tables).
+localparam [15:0] REG_TABLES_INDEX = 16'h214; // rw Entry index (slot = way * buckets + bucket for hash tables). A write while `status.busy` is ignored.
 localparam [31:0] REG_TABLES_INDEX_RESET = 32'h00000000;
 localparam [15:0] REG_TABLES_CMD = 16'h218; // wo Write a `table_cmd` value to start an access.
 localparam [15:0] REG_TABLES_STATUS = 16'h21c; // ro Bit 0 busy, bit 1 error (unknown table or index out of range) of the last access.

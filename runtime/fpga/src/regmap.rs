@@ -71,7 +71,7 @@ pub mod config {
     pub const VNI: u32 = 0x012c;
     /// Bit 0: tag authentication (SipHash-2-4 tag_mac) on. (rw)
     pub const AUTH_ENABLE: u32 = 0x0130;
-    /// SipHash key, word i = key bytes 4i..4i+3 little-endian. (rw)
+    /// SipHash key, word i = key bytes 4i..4i+3 little-endian. Words 0..2 are held until word 3 is written; the whole key takes effect with word 3 (never a mix of two keys). Reads return the key in effect. (rw)
     pub const AUTH_KEY: u32 = 0x0134;
     pub const AUTH_KEY_COUNT: u32 = 4;
     pub const AUTH_KEY_STRIDE: u32 = 4;
@@ -83,11 +83,11 @@ pub mod config {
     pub const TCP_WSCALE: u32 = 0x014c;
     /// Longest frame accepted, in bytes (64..16384; the hardware clamps to that range and to half its frame FIFO). A longer frame is cut at this length, dropped and counted as `oversize`. (rw)
     pub const MAX_FRAME: u32 = 0x0150;
-    /// Conntrack timeout in microseconds, bits 31:0, indexed by enum `timeout`. (rw)
+    /// Conntrack timeout in microseconds, bits 31:0, indexed by enum `timeout`. Held until timeout_hi of the same index is written; both halves take effect together. Reads return the value in effect. (rw)
     pub const TIMEOUT_LO: u32 = 0x0180;
     pub const TIMEOUT_LO_COUNT: u32 = 16;
     pub const TIMEOUT_LO_STRIDE: u32 = 8;
-    /// Conntrack timeout in microseconds, bits 63:32. (rw)
+    /// Conntrack timeout in microseconds, bits 63:32. Writing it puts the held timeout_lo and this half in effect at once. (rw)
     pub const TIMEOUT_HI: u32 = 0x0184;
     pub const TIMEOUT_HI_COUNT: u32 = 16;
     pub const TIMEOUT_HI_STRIDE: u32 = 8;
@@ -99,9 +99,9 @@ pub mod tables {
     pub const TYPE: u32 = 0x5a545442;
     pub const VERSION: u32 = 0x00010000;
     pub const NEXT: u32 = 0x0300;
-    /// Table id (enum `table`). (rw)
+    /// Table id (enum `table`). A write while `status.busy` is ignored (the command in progress keeps its table). (rw)
     pub const SELECT: u32 = 0x0210;
-    /// Entry index (slot = way * buckets + bucket for hash tables). (rw)
+    /// Entry index (slot = way * buckets + bucket for hash tables). A write while `status.busy` is ignored. (rw)
     pub const INDEX: u32 = 0x0214;
     /// Write a `table_cmd` value to start an access. (wo)
     pub const CMD: u32 = 0x0218;
