@@ -292,10 +292,14 @@ impl<D: Device> FpgaBackend<D> {
     }
 
     fn store(&mut self, e: &TableEntry) {
+        self.store_keyed(entry_key(e), e);
+    }
+
+    /// [`Self::store`] with the entry's key already computed.
+    fn store_keyed(&mut self, k: Vec<u8>, e: &TableEntry) {
         let mut e = e.clone();
         e.counter_data = None;
         e.time_since_last_hit = None;
-        let k = entry_key(&e);
         if let Some(id) = self.rule_id(&e) {
             self.rules.insert(id, k.clone());
         }
@@ -694,7 +698,7 @@ impl<D: Device> Backend for FpgaBackend<D> {
         if let Some(c) = &entry.counter_data {
             self.set_direct_counter(&op, c)?;
         }
-        self.store(entry);
+        self.store_keyed(key, entry);
         Ok(())
     }
 
@@ -912,6 +916,10 @@ impl<D: Device> Backend for FpgaBackend<D> {
 
     fn supports_dataplane_atomic(&self) -> bool {
         false
+    }
+
+    fn wakeup(&self) -> Option<Arc<tokio::sync::Notify>> {
+        self.drv.borrow().access().event_signal()
     }
 
     fn tick(&mut self, _now: Instant) {

@@ -155,6 +155,25 @@ impl Device for CardDevice {
         Ok(false)
     }
 
+    /// `None`: the agent polls the card every `ServerConfig::tick` (`ztnic agent
+    /// --poll-ms`), a bounded fallback because this card has no interrupt source
+    /// wired to the host: its BAR is mapped through sysfs `resource0`, which
+    /// carries no interrupts, and the event FIFO raises none in the register map.
+    ///
+    /// How an interrupt plugs in: open the card through VFIO instead
+    /// (`/dev/vfio/<group>`, `VFIO_GROUP_GET_DEVICE_FD`), map BAR0 from the device
+    /// fd, create an `eventfd(2)` and bind it to MSI-X vector 0 with
+    /// `VFIO_DEVICE_SET_IRQS` (`VFIO_IRQ_SET_DATA_EVENTFD |
+    /// VFIO_IRQ_SET_ACTION_TRIGGER`), the vector the RTL would raise when the
+    /// event FIFO goes non-empty. A task holds the eventfd in a
+    /// `tokio::io::unix::AsyncFd`, and on each readable edge reads the 8-byte
+    /// count and calls `notify_one` on an `Arc<Notify>` that this method returns.
+    /// The CPU-port socket joins the same `Notify` through its own `AsyncFd`.
+    /// The agent's loop is unchanged: it awaits the signal and drains.
+    fn event_signal(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
+
     fn describe(&self) -> String {
         match &self.cpu {
             Some(s) => format!(

@@ -1,6 +1,9 @@
 //! What the agent needs from a ztnic FPGA datapath beyond its registers: the CPU
 //! port's packets, and a way back to the power-on state.
 
+use std::sync::Arc;
+
+use tokio::sync::Notify;
 use ztnic_fpga::RegisterAccess;
 
 /// A failure of the device outside register access.
@@ -38,4 +41,15 @@ pub trait Device: RegisterAccess + Send + 'static {
 
     /// A one-line description for logs.
     fn describe(&self) -> String;
+
+    /// The device's event signal: notified (`Notify::notify_one`) whenever its
+    /// event FIFO or its CPU-port punt queue may have become non-empty. The
+    /// agent awaits it and drains the device at once — no polling tick (the
+    /// server core then calls the backend after `ServerConfig::wake_timeout` at
+    /// the latest, a safety net). A device that can raise it returns the same
+    /// `Arc` every time; `None` means the device cannot tell, and the agent
+    /// polls it every `ServerConfig::tick` (the default).
+    fn event_signal(&self) -> Option<Arc<Notify>> {
+        None
+    }
 }

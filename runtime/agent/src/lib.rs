@@ -51,12 +51,14 @@ mod backend;
 pub mod card;
 pub mod device;
 pub mod metrics;
+pub mod regfile;
 #[cfg(feature = "sim")]
 pub mod sim;
 
 pub use backend::{AgentStats, FpgaBackend};
 pub use card::{CardDevice, CpuSocket};
 pub use device::{Device, DeviceError};
+pub use regfile::{RegFileDevice, RegFileHandle};
 #[cfg(feature = "sim")]
 pub use sim::SimDevice;
 

@@ -2,6 +2,9 @@
 //! simulation needs: frames in on any port, outcomes and frames out.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
 
 use ztnic_fpga::RegisterAccess;
 use ztnic_model::{Config, Outcome, Verdict};
@@ -20,6 +23,9 @@ pub struct SimDevice {
     punts: VecDeque<Vec<u8>>,
     output: VecDeque<Frame>,
     injected: VecDeque<Outcome>,
+    /// Raised after every exchange with the model: the packets may have punted
+    /// or queued events (the agent then drains the FIFO and the punts).
+    signal: Arc<Notify>,
 }
 
 impl Default for SimDevice {
@@ -38,6 +44,7 @@ impl SimDevice {
             punts: VecDeque::new(),
             output: VecDeque::new(),
             injected: VecDeque::new(),
+            signal: Arc::new(Notify::new()),
         }
     }
 
@@ -71,6 +78,7 @@ impl SimDevice {
             }
             v.push(o);
         }
+        self.signal.notify_one();
         Ok(v)
     }
 
@@ -113,6 +121,7 @@ impl Device for SimDevice {
             self.injected
                 .push_back(ztnic_rtl_sim::outcome(&st, f, self.cpu_port)?);
         }
+        self.signal.notify_one();
         Ok(())
     }
 
@@ -125,11 +134,20 @@ impl Device for SimDevice {
     }
 
     fn reset(&mut self) -> Result<bool, DeviceError> {
+        // a fresh model; the agent keeps awaiting the same signal
+        let signal = self.signal.clone();
         *self = SimDevice::new();
+        self.signal = signal;
         Ok(true)
     }
 
     fn describe(&self) -> String {
         "Verilated ztnic_top (in-process)".into()
+    }
+
+    /// Raised after every [`SimDevice::send`] and PacketOut: the model only
+    /// moves when it is clocked, so that is when events and punts can appear.
+    fn event_signal(&self) -> Option<Arc<Notify>> {
+        Some(self.signal.clone())
     }
 }

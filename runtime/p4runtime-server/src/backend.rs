@@ -206,7 +206,20 @@ pub trait Backend: Send + 'static {
     /// state before it or after it (`DATAPLANE_ATOMIC`).
     fn supports_dataplane_atomic(&self) -> bool;
 
-    /// Called periodically by the core (see `ServerConfig::tick`); a device
-    /// polls hit bits, ages entries or drains queues here.
+    /// Called by the core when the backend's [`Backend::wakeup`] is notified,
+    /// or, for a backend without one, periodically (see `ServerConfig::tick`);
+    /// a device polls hit bits, ages entries or drains queues here.
     fn tick(&mut self, now: Instant);
+
+    /// The device's "something happened" signal, for a backend whose device
+    /// says when it has events (an event FIFO or a punt queue became non-empty,
+    /// an interrupt fired): the core's event task then awaits it and calls
+    /// [`Backend::tick`] at once, instead of polling on a fixed tick
+    /// (`ServerConfig::tick`); without a notification it still calls `tick`
+    /// after `ServerConfig::wake_timeout`, a safety net. The signal must be
+    /// raised with `Notify::notify_one` (a notification raised while the core
+    /// is busy is kept, not lost). `None` (the default): polled on the tick.
+    fn wakeup(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
 }

@@ -419,7 +419,9 @@ impl<B: Backend> Device<B> {
         for (i, op) in checked.into_iter().enumerate() {
             let Ok(op) = op else { continue };
             match self.apply(&index, op) {
-                Ok(undo) => applied.push(undo),
+                // undo records only where a failure rolls the batch back
+                Ok(undo) if all_or_none => applied.push(undo),
+                Ok(_) => {}
                 Err(e) => {
                     errors[i] = Some(e);
                     if all_or_none {

@@ -137,6 +137,23 @@ impl Digests {
             .collect()
     }
 
+    /// When [`Digests::due`] next has work: the earliest buffered list's
+    /// `max_timeout_ns` or sent list's `ack_timeout_ns`, if any.
+    pub(crate) fn next_due(&self) -> Option<Instant> {
+        let timeout = |id: &u32, f: fn(&Config) -> i64| {
+            self.configs.get(id).map_or(Duration::ZERO, |c| nanos(f(c)))
+        };
+        let buffered = self.buffers.iter().filter_map(|(id, b)| {
+            b.opened
+                .map(|t| t + timeout(id, |c: &Config| c.max_timeout_ns))
+        });
+        let sent = self
+            .sent
+            .iter()
+            .map(|((id, _), s)| s.at + timeout(id, |c: &Config| c.ack_timeout_ns));
+        buffered.chain(sent).min()
+    }
+
     fn flush(&mut self, digest_id: u32, now: Instant) -> Option<DigestList> {
         let buffer = self.buffers.remove(&digest_id)?;
         if buffer.items.is_empty() {

@@ -41,8 +41,14 @@ pub struct ServerConfig {
     /// Capacity of each StreamChannel's outgoing queue; messages beyond it
     /// are dropped (best-effort delivery, as the specification allows).
     pub stream_queue: usize,
-    /// How often [`Backend::tick`] runs and digest timeouts are checked.
+    /// How often [`Backend::tick`] runs for a backend without a
+    /// [`Backend::wakeup`] (a polled device).
     pub tick: Duration,
+    /// For a backend with a [`Backend::wakeup`]: the longest wait for its
+    /// signal before [`Backend::tick`] runs anyway (a safety net against a
+    /// lost interrupt, not a polling tick). Digest timeouts are kept exactly
+    /// either way (the event task sleeps until the next one is due).
+    pub wake_timeout: Duration,
     /// Entities per ReadResponse message.
     pub read_chunk: usize,
     /// Largest gRPC message accepted (P4Info plus device config can be big).
@@ -56,6 +62,7 @@ impl Default for ServerConfig {
             event_queue: 4096,
             stream_queue: 4096,
             tick: Duration::from_millis(10),
+            wake_timeout: Duration::from_secs(1),
             read_chunk: 1000,
             max_message_bytes: 256 << 20,
         }
@@ -86,6 +93,29 @@ impl<B: Backend> State<B> {
         if let Some(tx) = self.streams.get(&stream) {
             if tx.try_send(Ok(msg)).is_err() {
                 tracing::warn!(stream, "stream queue full: message dropped");
+            }
+        }
+    }
+
+    /// Sends one backend event to the primaries (digests through their buffer).
+    fn deliver_event(&mut self, event: DeviceEvent) {
+        match event {
+            DeviceEvent::PacketIn(p) => {
+                self.to_primaries(stream_message_response::Update::Packet(p))
+            }
+            DeviceEvent::Digest { digest_id, data } => {
+                if let Some(list) = self.device.digests.offer(digest_id, data, Instant::now()) {
+                    self.to_primaries(stream_message_response::Update::Digest(list));
+                }
+            }
+            DeviceEvent::IdleTimeout(entries) => {
+                let note = IdleTimeoutNotification {
+                    table_entry: entries,
+                    timestamp: unix_nanos(),
+                };
+                self.to_primaries(stream_message_response::Update::IdleTimeoutNotification(
+                    note,
+                ));
             }
         }
     }
@@ -269,42 +299,77 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
 }
 
+/// Delivers the backend's events to the primaries and runs [`Backend::tick`]:
+/// when the backend's wakeup is notified (event-driven devices; at the latest
+/// after `wake_timeout`), or every `tick` (polled devices). Digest lists are
+/// sent when their timeout is due.
 async fn event_task<B: Backend>(shared: Weak<Shared<B>>, mut rx: mpsc::Receiver<DeviceEvent>) {
-    let tick = match shared.upgrade() {
-        Some(s) => s.config.tick,
+    let (period, wake) = match shared.upgrade() {
+        Some(s) => {
+            let wake = s.lock().device.backend.wakeup();
+            let period = if wake.is_some() {
+                s.config.wake_timeout
+            } else {
+                s.config.tick
+            };
+            (period, wake)
+        }
         None => return,
     };
-    let mut interval = tokio::time::interval(tick);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut next_tick = tokio::time::Instant::now() + period;
+    let mut digest_due: Option<Instant> = None;
     loop {
+        // The next digest timeout, as a tokio instant (paused-clock tests).
+        let due = digest_due
+            .map(|d| tokio::time::Instant::now() + d.saturating_duration_since(Instant::now()));
+        let deadline = due.map_or(next_tick, |d| d.min(next_tick));
+        let signal = async {
+            match &wake {
+                Some(n) => n.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             event = rx.recv() => {
                 let (Some(event), Some(shared)) = (event, shared.upgrade()) else { return };
                 let mut state = shared.lock();
-                match event {
-                    DeviceEvent::PacketIn(p) => state.to_primaries(stream_message_response::Update::Packet(p)),
-                    DeviceEvent::Digest { digest_id, data } => {
-                        if let Some(list) = state.device.digests.offer(digest_id, data, Instant::now()) {
-                            state.to_primaries(stream_message_response::Update::Digest(list));
-                        }
-                    }
-                    DeviceEvent::IdleTimeout(entries) => {
-                        let note = IdleTimeoutNotification {
-                            table_entry: entries,
-                            timestamp: unix_nanos(),
-                        };
-                        state.to_primaries(stream_message_response::Update::IdleTimeoutNotification(note));
-                    }
+                state.deliver_event(event);
+                // deliver what else is queued under the same lock
+                while let Ok(event) = rx.try_recv() {
+                    state.deliver_event(event);
                 }
+                digest_due = state.device.digests.next_due();
             }
-            _ = interval.tick() => {
+            () = signal => {
                 let Some(shared) = shared.upgrade() else { return };
                 let mut state = shared.lock();
                 let now = Instant::now();
                 state.device.backend.tick(now);
+                // what the backend queued: delivered now, not on the next turn
+                while let Ok(event) = rx.try_recv() {
+                    state.deliver_event(event);
+                }
                 for list in state.device.digests.due(now) {
                     state.to_primaries(stream_message_response::Update::Digest(list));
                 }
+                digest_due = state.device.digests.next_due();
+                next_tick = tokio::time::Instant::now() + period;
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                let Some(shared) = shared.upgrade() else { return };
+                let mut state = shared.lock();
+                let now = Instant::now();
+                if tokio::time::Instant::now() >= next_tick {
+                    state.device.backend.tick(now);
+                    while let Ok(event) = rx.try_recv() {
+                        state.deliver_event(event);
+                    }
+                    next_tick = tokio::time::Instant::now() + period;
+                }
+                for list in state.device.digests.due(now) {
+                    state.to_primaries(stream_message_response::Update::Digest(list));
+                }
+                digest_due = state.device.digests.next_due();
             }
         }
     }
