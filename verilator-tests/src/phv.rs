@@ -102,4 +102,3 @@ impl Layout {
         usize::try_from(*v).unwrap_or_else(|_| panic!("{name} = {v}"))
     }
 }
-

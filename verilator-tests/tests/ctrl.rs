@@ -161,7 +161,11 @@ fn a_timeout_takes_effect_with_its_high_half() -> Result<(), Error> {
         let before = c.timeout(i)?;
         let want: u64 = 0x0000_0001_2345_6789 + ((i as u64) << 40);
         c.write(lo + stride * i as u64, want as u32, 0xf)?;
-        assert_eq!(c.timeout(i)?, before, "timeout {i}: the low half alone waits");
+        assert_eq!(
+            c.timeout(i)?,
+            before,
+            "timeout {i}: the low half alone waits"
+        );
         assert_eq!(c.read(lo + stride * i as u64)?, before as u32);
         c.write(hi + stride * i as u64, (want >> 32) as u32, 0xf)?;
         assert_eq!(c.timeout(i)?, want, "timeout {i}: both halves at once");
@@ -185,7 +189,10 @@ fn the_table_window_keeps_the_command_in_progress() -> Result<(), Error> {
     c.write(idx, 5, 0xf)?;
     c.write(data0, 0x1111_1111, 0xf)?;
     c.write(cmd, c.l.p("TABLE_CMD_WRITE") as u32, 0xf)?;
-    assert!(c.m.get_bool("tbl_req")?, "the access is handed to the pipeline");
+    assert!(
+        c.m.get_bool("tbl_req")?,
+        "the access is handed to the pipeline"
+    );
     assert_eq!(c.read(status)? & 1, 1, "busy");
     // the pipeline has not answered: nothing may change the access in progress
     c.write(sel, 7, 0xf)?;
@@ -193,7 +200,11 @@ fn the_table_window_keeps_the_command_in_progress() -> Result<(), Error> {
     c.write(data0, 0x2222_2222, 0xf)?;
     assert_eq!(c.m.get_u64("tbl_select")?, 3, "select written while busy");
     assert_eq!(c.m.get_u64("tbl_index")?, 5, "index written while busy");
-    assert_eq!(c.m.get("tbl_wdata")?[0], 0x1111_1111, "data written while busy");
+    assert_eq!(
+        c.m.get("tbl_wdata")?[0],
+        0x1111_1111,
+        "data written while busy"
+    );
     assert_eq!(c.read(sel)?, 3);
     assert_eq!(c.read(idx)?, 5);
     // the pipeline answers; the window takes writes again

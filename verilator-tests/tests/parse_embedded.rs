@@ -162,9 +162,7 @@ fn check(l: &Layout, frame: &[u8], input: &Bits, out: &Bits) -> Result<bool, Str
         }
     };
     match parse_frame(frame) {
-        Err(Stop::Drop(d @ (DropReason::IcmpTruncated | DropReason::IcmpMalformed)))
-            if is_err =>
-        {
+        Err(Stop::Drop(d @ (DropReason::IcmpTruncated | DropReason::IcmpMalformed))) if is_err => {
             let got = (f("F_DONE", 1), f("F_VK", 2), f("F_WHY", 8));
             let want = (1, l.p("V_DROP") as u128, u128::from(d.code()));
             if got != want {
@@ -207,7 +205,11 @@ fn the_embedded_flow_is_the_models() -> Result<(), Error> {
     let l = Layout::load();
     let mut pass = ModuleSim::build("ztnic_parse_pass", &[])?;
     let mut m = ModuleSim::build("ztnic_parse_embedded", &[])?;
-    assert_eq!(m.bits("s_phv")? as usize, l.p("PHV_W"), "PHV_W of ztnic_phv.vh");
+    assert_eq!(
+        m.bits("s_phv")? as usize,
+        l.p("PHV_W"),
+        "PHV_W of ztnic_phv.vh"
+    );
     let frames = frames();
     let mut inputs = Vec::with_capacity(frames.len());
     for (what, frame, port) in &frames {
