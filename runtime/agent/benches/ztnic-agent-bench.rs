@@ -182,7 +182,7 @@ fn main() {
         .filter_map(|a| a.parse().ok())
         .collect();
     let rounds = args.first().copied().unwrap_or(10_000);
-    let entries = args.get(1).copied().unwrap_or(200_000);
+    let entries = args.get(1).copied().unwrap_or(100_000);
     let batch = args.get(2).copied().unwrap_or(10_000);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
