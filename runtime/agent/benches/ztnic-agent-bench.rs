@@ -184,8 +184,14 @@ fn main() {
     let rounds = args.first().copied().unwrap_or(10_000);
     let entries = args.get(1).copied().unwrap_or(100_000);
     let batch = args.get(2).copied().unwrap_or(10_000);
+    // ZTNIC_BENCH_WORKERS: the runtime's worker threads (agent, controller and
+    // client share them), 2 by default
+    let workers = std::env::var("ZTNIC_BENCH_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .unwrap();
