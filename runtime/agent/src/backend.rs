@@ -390,9 +390,9 @@ impl<D: Device> FpgaBackend<D> {
                     )
                 }),
                 EventKind::CtExpired => {
-                    // regmap: the record carries the key's h32 (the RTL's sweep sends
-                    // the key's low 32 bits today; ct_removed checks the slot either way)
-                    self.ct_removed(ev.hash)?;
+                    // regmap: the record names the slot the aging sweep cleared; a
+                    // later ct_new for the slot comes after this record in the FIFO
+                    self.ct_keys.remove(ev.hash);
                     None
                 }
                 EventKind::CtFull | EventKind::Other(_) => None,

@@ -49,9 +49,9 @@ pub struct AgentArgs {
     /// The P4Runtime device id.
     #[arg(long, default_value_t = 1)]
     device_id: u64,
-    /// How often the device's event FIFO and punt queue are polled, in milliseconds
-    /// (digests and PacketIns wait for the next poll: a card can afford 1; each
-    /// poll of the Verilated NIC costs simulated clocks).
+    /// How often a device without an event signal (a card until its MSI-X
+    /// interrupt is wired) has its event FIFO and punt queue polled, in milliseconds;
+    /// the Verilated NIC and the register-file device signal their events instead.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
     poll_ms: u64,
     /// Serve Prometheus metrics (`GET /metrics`: drops and punts by reason,

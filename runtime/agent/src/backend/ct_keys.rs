@@ -74,7 +74,7 @@ impl CtKeyMap {
         Some(key)
     }
 
-    /// The slots whose key has this h32 (what a `ct_delete` or `ct_expired` record
+    /// The slots whose key has this h32 (what a `ct_delete` record
     /// carries), lowest first. Several keys may share an h32, and a record whose field is
     /// not an h32 may match one by chance: the caller forgets a slot only once the
     /// hardware slot no longer holds that key.
@@ -101,6 +101,16 @@ impl CtKeyMap {
                     .all(|s| self.by_slot.get(s).is_some_and(|k| k.h32() == *h))
             })
     }
+}
+
+/// SplitMix64 for the tests.
+#[cfg(test)]
+fn tests_rng(s: &mut u64) -> u64 {
+    *s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *s;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]
@@ -274,14 +284,4 @@ mod through_the_agent {
             }
         }
     }
-}
-
-/// SplitMix64 for the tests.
-#[cfg(test)]
-fn tests_rng(s: &mut u64) -> u64 {
-    *s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *s;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
