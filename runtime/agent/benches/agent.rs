@@ -17,21 +17,7 @@ use ztnic_model::tables::VportCtx;
 use ztnic_model::{Op, PuntReason, Verdict};
 use ztnic_p4runtime_server::{InMemoryBackend, P4RuntimeService, ServerConfig};
 
-const POLICY: &str = r#"
-hosts:
-  - {name: node-1, vtep: 192.168.0.1}
-workloads:
-  - name: web
-    labels: {app: web}
-    instances:
-      - {ip: 10.1.0.1, host: node-1, vport: 1}
-  - name: db
-    labels: {app: db}
-    instances:
-      - {ip: 10.1.0.9, host: node-1, vport: 3}
-intents:
-  - {name: web-to-db, from: {app: web}, to: {app: db}, proto: tcp, ports: 5432, action: allow}
-"#;
+use ztnic_testkit::fixtures::WEB_DB_POLICY as POLICY;
 
 fn source() -> PipelineSource {
     PipelineSource::new(ztnic_p4tables::ztnic_p4info().unwrap(), Vec::new())
@@ -54,70 +40,6 @@ async fn memory_server() -> String {
     let service = P4RuntimeService::new(InMemoryBackend::new(), ServerConfig::default());
     tokio::spawn(service.serve(listener, std::future::pending()));
     format!("http://{addr}")
-}
-
-/// A register file that behaves like an idle card: the id block reports the
-/// Verilated NIC's geometry, table commands complete at once, every other register
-/// keeps what was written. Writing through it measures the agent's and the driver's
-/// own work per entry, without a simulated clock behind the registers.
-struct RegisterFile {
-    regs: std::collections::HashMap<u32, u32>,
-}
-
-impl RegisterFile {
-    fn like(geo: &ztnic_fpga::Geometry) -> RegisterFile {
-        use ztnic_fpga::regmap::id;
-        let regs = [
-            (id::BASE, id::TYPE),
-            (id::PORT_CLASS_LOG2, geo.port_class_log2),
-            (id::VPORT_CTX_LOG2, geo.vport_ctx_log2),
-            (id::LOCAL_EP_LOG2, geo.local_ep_log2),
-            (id::CTX_EPOCH_LOG2, geo.ctx_epoch_log2),
-            (id::REMOTE_EP_ENTRIES, geo.remote_ep_entries),
-            (id::REMOTE_HOST_LOG2, geo.remote_host_log2),
-            (id::POLICY_LOG2, geo.policy_log2),
-            (id::CT_LOG2_MAX, geo.ct_log2_max),
-            (id::CT_OVERFLOW_LOG2, geo.ct_overflow_log2),
-        ]
-        .into_iter()
-        .collect();
-        RegisterFile { regs }
-    }
-}
-
-impl ztnic_fpga::RegisterAccess for RegisterFile {
-    type Error = std::convert::Infallible;
-    fn read32(&mut self, addr: u32) -> Result<u32, Self::Error> {
-        if addr == ztnic_fpga::regmap::tables::STATUS {
-            return Ok(0);
-        }
-        Ok(self.regs.get(&addr).copied().unwrap_or(0))
-    }
-    fn write32(&mut self, addr: u32, value: u32) -> Result<(), Self::Error> {
-        self.regs.insert(addr, value);
-        Ok(())
-    }
-    fn pop_event_words(&mut self) -> Result<Option<[u32; 4]>, Self::Error> {
-        Ok(None)
-    }
-}
-
-impl ztnic_agent::Device for RegisterFile {
-    fn inject(&mut self, _frame: &[u8]) -> Result<(), ztnic_agent::DeviceError> {
-        Err(ztnic_agent::DeviceError::Unsupported(
-            "no data plane".into(),
-        ))
-    }
-    fn take_punts(&mut self) -> Result<Vec<Vec<u8>>, ztnic_agent::DeviceError> {
-        Ok(Vec::new())
-    }
-    fn set_cpu_port(&mut self, _port: u16) {}
-    fn reset(&mut self) -> Result<bool, ztnic_agent::DeviceError> {
-        Ok(false)
-    }
-    fn describe(&self) -> String {
-        "register file".into()
-    }
 }
 
 fn vport_ops(n: usize) -> Vec<Op> {
@@ -274,7 +196,7 @@ fn main() {
                 "  writing {n} entries into the agent over a register file, batch {batch} ..."
             );
             let file = Agent::start(
-                FpgaBackend::new(RegisterFile::like(&geo)).unwrap(),
+                FpgaBackend::new(ztnic_agent::RegFileDevice::new(&geo)).unwrap(),
                 "127.0.0.1:0".parse().unwrap(),
                 ServerConfig::default(),
                 false,

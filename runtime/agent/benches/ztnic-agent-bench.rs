@@ -25,21 +25,7 @@ use ztnic_p4runtime_client::{Atomicity, ClientConfig, P4RuntimeClient, update};
 use ztnic_p4runtime_server::ServerConfig;
 use ztnic_p4tables::Program;
 
-const POLICY: &str = r#"
-hosts:
-  - {name: node-1, vtep: 192.168.0.1}
-workloads:
-  - name: web
-    labels: {app: web}
-    instances:
-      - {ip: 10.1.0.1, host: node-1, vport: 1}
-  - name: db
-    labels: {app: db}
-    instances:
-      - {ip: 10.1.0.9, host: node-1, vport: 3}
-intents:
-  - {name: web-to-db, from: {app: web}, to: {app: db}, proto: tcp, ports: 5432, action: allow}
-"#;
+use ztnic_testkit::fixtures::WEB_DB_POLICY as POLICY;
 
 fn source() -> PipelineSource {
     PipelineSource::new(ztnic_p4tables::ztnic_p4info().unwrap(), Vec::new())

@@ -124,3 +124,22 @@ pub fn world_udp_setup() -> Vec<Op> {
     ]);
     ops
 }
+
+/// A label-intent policy file (`ztnic_intent::PolicyFile`): one host, a `web` workload on
+/// vport 1 and a `db` workload on vport 3, web may reach db on tcp/5432 — the agent's
+/// benches compile it.
+pub const WEB_DB_POLICY: &str = r#"
+hosts:
+  - {name: node-1, vtep: 192.168.0.1}
+workloads:
+  - name: web
+    labels: {app: web}
+    instances:
+      - {ip: 10.1.0.1, host: node-1, vport: 1}
+  - name: db
+    labels: {app: db}
+    instances:
+      - {ip: 10.1.0.9, host: node-1, vport: 3}
+intents:
+  - {name: web-to-db, from: {app: web}, to: {app: db}, proto: tcp, ports: 5432, action: allow}
+"#;
