@@ -102,3 +102,29 @@ impl Layout {
         usize::try_from(*v).unwrap_or_else(|_| panic!("{name} = {v}"))
     }
 }
+
+/// What the engine's stage 1 hands the outer header pass for a frame that arrived on
+/// `port` (an uplink or a vport): the PHV (length, port, port class, parse window the
+/// whole frame) and the captured header, `hdr_bytes` long.
+pub fn pass_input(
+    l: &Layout,
+    frame: &[u8],
+    port: u16,
+    uplink: bool,
+    hdr_bytes: usize,
+) -> (Bits, Vec<u8>) {
+    let mut phv = Bits::zero(l.p("PHV_W"));
+    phv.set(l.p("F_LEN"), 16, frame.len() as u128);
+    phv.set(l.p("F_PORT"), 16, u128::from(port));
+    let cls = if uplink {
+        l.p("PORT_CLASS_UPLINK")
+    } else {
+        l.p("PORT_CLASS_VPORT")
+    };
+    phv.set(l.p("F_CLS"), 2, cls as u128);
+    phv.set(l.p("F_OFF"), 16, 0);
+    phv.set(l.p("F_LIM"), 16, frame.len() as u128);
+    let mut hdr = frame.to_vec();
+    hdr.resize(hdr_bytes, 0);
+    (phv, hdr)
+}

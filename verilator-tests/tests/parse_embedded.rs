@@ -20,7 +20,7 @@ use ztnic_model::reason::DropReason;
 use ztnic_rtl_sim::unit::{Error, ModuleSim};
 use ztnic_scenario::{load_all, scenarios_dir};
 use ztnic_verilator_tests::Rng;
-use ztnic_verilator_tests::phv::{Bits, Layout};
+use ztnic_verilator_tests::phv::{Bits, Layout, pass_input};
 
 /// Advancing clocks from a packet in to its PHV out.
 const LATENCY: usize = 2;
@@ -130,13 +130,7 @@ fn through_the_pass(
     frame: &[u8],
     port: u16,
 ) -> Result<(Bits, Vec<u8>), Error> {
-    let mut phv = Bits::zero(l.p("PHV_W"));
-    phv.set(l.p("F_LEN"), 16, frame.len() as u128);
-    phv.set(l.p("F_PORT"), 16, u128::from(port));
-    phv.set(l.p("F_CLS"), 2, l.p("PORT_CLASS_VPORT") as u128);
-    phv.set(l.p("F_LIM"), 16, frame.len() as u128);
-    let mut hdr = frame.to_vec();
-    hdr.resize(HDR_BYTES, 0);
+    let (phv, hdr) = pass_input(l, frame, port, false, HDR_BYTES);
     pass.set("s_phv", &phv.0)?;
     pass.set_bytes_le("s_rem", &hdr)?;
     pass.set_bool("s_valid", true)?;

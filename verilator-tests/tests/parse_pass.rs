@@ -26,7 +26,7 @@ use ztnic_model::reason::DropReason;
 use ztnic_rtl_sim::unit::{Error, ModuleSim};
 use ztnic_scenario::{load_all, scenarios_dir};
 use ztnic_verilator_tests::Rng;
-use ztnic_verilator_tests::phv::{Bits, Layout};
+use ztnic_verilator_tests::phv::{Bits, Layout, pass_input};
 
 /// Advancing clocks from a packet in to its PHV out.
 const LATENCY: usize = 4;
@@ -401,19 +401,7 @@ fn the_outer_pass_parses_as_the_model_does() -> Result<(), Error> {
         let input = (!bubble).then_some(next);
         if let Some(i) = input {
             let p = &packets[i];
-            let mut phv = Bits::zero(phv_w);
-            phv.set(l.p("F_LEN"), 16, p.frame.len() as u128);
-            phv.set(l.p("F_PORT"), 16, u128::from(p.port));
-            let cls = if p.uplink {
-                l.p("PORT_CLASS_UPLINK")
-            } else {
-                l.p("PORT_CLASS_VPORT")
-            };
-            phv.set(l.p("F_CLS"), 2, cls as u128);
-            phv.set(l.p("F_OFF"), 16, 0);
-            phv.set(l.p("F_LIM"), 16, p.frame.len() as u128);
-            let mut hdr = p.frame.clone();
-            hdr.resize(HDR_BYTES, 0);
+            let (phv, hdr) = pass_input(&l, &p.frame, p.port, p.uplink, HDR_BYTES);
             m.set("s_phv", &phv.0)?;
             m.set_bytes_le("s_rem", &hdr)?;
             m.set_bool("s_valid", true)?;
