@@ -9,7 +9,7 @@ use crate::conntrack::{CtState, CtTable, PacketCtx, TrackResult, Tracked};
 use crate::parse::{IpPacket, Stop, Tag, parse_frame, parse_tunnel};
 use crate::policy::evaluate;
 use crate::reason::{DropReason, PuntReason};
-use crate::tables::{PortClass, RemoteAction, Tables};
+use crate::tables::{LocalEp, PortClass, RemoteAction, Tables, VportCtx};
 use crate::tag::{CTX_WORLD, geneve_encap, tag_mac, tunnel_sport, vxlan_gbp_encap};
 
 /// What happened to a packet.
@@ -133,11 +133,133 @@ pub struct Datapath {
 }
 
 /// Where a TX packet goes once classified.
-enum TxAct {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxAct {
+    /// To a local vport (a `local_ep` hit).
     Local(Port),
+    /// Natively out of the uplink (a `world` route).
     Native,
+    /// Geneve-encapsulated towards a VTEP.
     Geneve(std::net::Ipv4Addr),
+    /// VXLAN-GBP-encapsulated towards a VTEP.
     Gbp(std::net::Ipv4Addr),
+}
+
+/// A TX packet's classification: its sender's `vport_ctx` entry, the destination's
+/// context and where the packet goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxClass {
+    pub src: VportCtx,
+    pub dst_ctx: u32,
+    pub act: TxAct,
+}
+
+/// Classifies a TX packet that arrived on vport `in_port` (design §4): the sender must
+/// own its source address (`vport_ctx` on (port, src), else `SpoofedSource`); the
+/// destination is a local endpoint (`local_ep`), else the longest `remote_ep` prefix
+/// holding it, else `NoRoute`.
+pub fn classify_tx(
+    tables: &Tables,
+    in_port: Port,
+    src: u128,
+    dst: u128,
+) -> Result<TxClass, DropReason> {
+    let Some(src) = tables.vport_ctx(in_port, src).copied() else {
+        return Err(DropReason::SpoofedSource);
+    };
+    let (dst_ctx, act) = if let Some(l) = tables.local_ep(dst) {
+        (l.ctx, TxAct::Local(l.vport))
+    } else if let Some(r) = tables.remote_ep(dst) {
+        match r.action {
+            RemoteAction::Geneve { vtep, ctx } => (ctx, TxAct::Geneve(vtep)),
+            RemoteAction::VxlanGbp { vtep, ctx } => (ctx, TxAct::Gbp(vtep)),
+            RemoteAction::World => (CTX_WORLD, TxAct::Native),
+        }
+    } else {
+        return Err(DropReason::NoRoute);
+    };
+    Ok(TxClass { src, dst_ctx, act })
+}
+
+/// The TX context check: the sender's context must be one `ctx_epoch` knows (else
+/// `CtxUnknown`, a punt); its current epoch.
+pub fn ctx_check_tx(tables: &Tables, ctx: u32) -> Result<u8, PuntReason> {
+    tables
+        .ctx_epoch
+        .get(&ctx)
+        .copied()
+        .ok_or(PuntReason::CtxUnknown)
+}
+
+/// The source context an RX packet's tag names (`world` when untagged).
+pub fn rx_src_ctx(tag: Tag) -> u32 {
+    match tag {
+        Tag::Geneve { ctx, .. } => ctx,
+        Tag::Gbp { gpid } => u32::from(gpid),
+        Tag::Untagged => CTX_WORLD,
+    }
+}
+
+/// What the RX checks decided: the source context and the local endpoint, or why the
+/// packet stops; and whether the source context's counter counts the packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RxCheck {
+    pub result: Result<(u32, LocalEp), Stop>,
+    pub ctx_counted: bool,
+}
+
+/// The RX checks after parse (design §4), in order: the tag's context is not 0
+/// (`TagCtxZero`); with authentication on, a Geneve tag's MAC is `mac(ctx, epoch)`
+/// (`TagBadMac`); the inner destination is a local endpoint (`NoLocalEp`); a tagged
+/// packet's context is one `ctx_epoch` knows (`CtxUnknown`, counted from here on) and
+/// a Geneve tag carries its current epoch (`CtxStaleEpoch`).
+pub fn rx_check(
+    tables: &Tables,
+    auth: bool,
+    tag: Tag,
+    dst: u128,
+    mac: impl FnOnce(u32, u8) -> u32,
+) -> RxCheck {
+    let stop = |s: Stop, ctx_counted| RxCheck {
+        result: Err(s),
+        ctx_counted,
+    };
+    let src_ctx = rx_src_ctx(tag);
+    if src_ctx == 0 {
+        return stop(DropReason::TagCtxZero.into(), false);
+    }
+    if let Tag::Geneve {
+        ctx,
+        epoch,
+        mac: wire,
+    } = tag
+        && auth
+        && wire != mac(ctx, epoch)
+    {
+        return stop(DropReason::TagBadMac.into(), false);
+    }
+    let Some(local) = tables.local_ep(dst).copied() else {
+        return stop(DropReason::NoLocalEp.into(), false);
+    };
+    if !matches!(tag, Tag::Untagged) {
+        let Some(&epoch) = tables.ctx_epoch.get(&src_ctx) else {
+            return stop(PuntReason::CtxUnknown.into(), false);
+        };
+        // the context's entry counts every packet that finds it, a stale one too
+        if let Tag::Geneve { epoch: wire, .. } = tag
+            && wire != epoch
+        {
+            return stop(PuntReason::CtxStaleEpoch.into(), true);
+        }
+        return RxCheck {
+            result: Ok((src_ctx, local)),
+            ctx_counted: true,
+        };
+    }
+    RxCheck {
+        result: Ok((src_ctx, local)),
+        ctx_counted: false,
+    }
 }
 
 impl Datapath {
@@ -238,23 +360,14 @@ impl Datapath {
             Ok(p) => p,
             Err(s) => return Outcome::stop(s, frame),
         };
-        let drop = |r| Outcome::stop(Stop::Drop(r), frame);
-        let Some(src) = self.tables.vport_ctx(in_port, pkt.src).copied() else {
-            return drop(DropReason::SpoofedSource);
-        };
-        let (dst_ctx, act) = if let Some(l) = self.tables.local_ep(pkt.dst) {
-            (l.ctx, TxAct::Local(l.vport))
-        } else if let Some(r) = self.tables.remote_ep(pkt.dst) {
-            match r.action {
-                RemoteAction::Geneve { vtep, ctx } => (ctx, TxAct::Geneve(vtep)),
-                RemoteAction::VxlanGbp { vtep, ctx } => (ctx, TxAct::Gbp(vtep)),
-                RemoteAction::World => (CTX_WORLD, TxAct::Native),
-            }
-        } else {
-            return drop(DropReason::NoRoute);
-        };
-        let Some(&epoch) = self.tables.ctx_epoch.get(&src.ctx) else {
-            return Outcome::stop(PuntReason::CtxUnknown.into(), frame);
+        let TxClass { src, dst_ctx, act } =
+            match classify_tx(&self.tables, in_port, pkt.src, pkt.dst) {
+                Ok(c) => c,
+                Err(r) => return Outcome::stop(Stop::Drop(r), frame),
+            };
+        let epoch = match ctx_check_tx(&self.tables, src.ctx) {
+            Ok(e) => e,
+            Err(r) => return Outcome::stop(r.into(), frame),
         };
         self.count_ctx(src.ctx, frame.len());
         let cx = PacketCtx {
@@ -321,35 +434,21 @@ impl Datapath {
                 }
             }
         };
-        let src_ctx = match tag {
-            Tag::Geneve { ctx, .. } => ctx,
-            Tag::Gbp { gpid } => u32::from(gpid),
-            Tag::Untagged => CTX_WORLD,
+        let key = &self.config.auth_key;
+        let checked = rx_check(
+            &self.tables,
+            self.config.auth,
+            tag,
+            pkt.dst,
+            |ctx, epoch| tag_mac(key, ctx, epoch, &pkt),
+        );
+        if checked.ctx_counted {
+            self.count_ctx(rx_src_ctx(tag), frame.len());
+        }
+        let (src_ctx, local) = match checked.result {
+            Ok(v) => v,
+            Err(s) => return stop(s),
         };
-        if src_ctx == 0 {
-            return stop(DropReason::TagCtxZero.into());
-        }
-        if let Tag::Geneve { ctx, epoch, mac } = tag
-            && self.config.auth
-            && mac != tag_mac(&self.config.auth_key, ctx, epoch, &pkt)
-        {
-            return stop(DropReason::TagBadMac.into());
-        }
-        let Some(local) = self.tables.local_ep(pkt.dst).copied() else {
-            return stop(DropReason::NoLocalEp.into());
-        };
-        if !matches!(tag, Tag::Untagged) {
-            let Some(&epoch) = self.tables.ctx_epoch.get(&src_ctx) else {
-                return stop(PuntReason::CtxUnknown.into());
-            };
-            // the context's entry counts every packet that finds it, a stale one too
-            self.count_ctx(src_ctx, frame.len());
-            if let Tag::Geneve { epoch: wire, .. } = tag
-                && wire != epoch
-            {
-                return stop(PuntReason::CtxStaleEpoch.into());
-            }
-        }
         let cx = PacketCtx {
             zone: local.zone,
             src_ctx,
