@@ -95,6 +95,10 @@ enum Command {
     /// The desired state (etcd): `show`.
     #[command(subcommand)]
     State(state::StateCmd),
+    /// The controller service: watches the desired state in etcd, converges every
+    /// registered NIC and serves their slow path; one of several is the leader (an
+    /// etcd election), a standby takes over when it stops or dies.
+    Controller(state::ControllerArgs),
 }
 
 #[derive(Serialize, Default)]
@@ -246,6 +250,7 @@ fn main() -> Result<()> {
         Command::Workload(c) => runtime()?.block_on(state::workload(c))?,
         Command::Nic(c) => runtime()?.block_on(state::nic(c))?,
         Command::State(c) => runtime()?.block_on(state::state(c))?,
+        Command::Controller(a) => runtime()?.block_on(state::controller(a))?,
         Command::Scenarios {
             scenarios,
             filter,

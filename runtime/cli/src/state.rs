@@ -302,3 +302,89 @@ pub async fn state(cmd: StateCmd) -> Result<()> {
     }
     Ok(())
 }
+
+/// `ztnic controller`: the controller service over the desired state in etcd.
+#[derive(Args, Debug)]
+pub struct ControllerArgs {
+    #[command(flatten)]
+    etcd: EtcdArgs,
+    /// This controller's name in the leader election (default: the host name and
+    /// process id).
+    #[arg(long)]
+    name: Option<String>,
+    /// Lease time to live in seconds: how long a killed leader is waited for
+    /// before a standby takes over (a stopped one hands over at once).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i64).range(2..=3600))]
+    lease_ttl: i64,
+    /// NICs converged at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    parallel: u64,
+    /// Seconds between retries of unreachable or failed NICs.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    retry_s: u64,
+    /// bmv2 JSON to install on a NIC that does not run the ztnic pipeline yet
+    /// (bmv2 targets; the FPGA agent needs none).
+    #[arg(long)]
+    bmv2_json: Option<PathBuf>,
+    /// Allow plaintext P4Runtime to NICs registered without TLS beyond loopback.
+    #[arg(long)]
+    insecure: bool,
+}
+
+pub async fn controller(a: ControllerArgs) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    use ztnic_controller::service::{ServiceEvent, ServiceOptions, run};
+    let endpoints = Store::endpoints(&a.etcd.etcd);
+    anyhow::ensure!(!endpoints.is_empty(), "--etcd names no endpoint");
+    let config = match &a.bmv2_json {
+        Some(p) => std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+        None => Vec::new(),
+    };
+    let pipeline = ztnic_controller::PipelineSource::new(ztnic_p4tables::ztnic_p4info()?, config);
+    let name = a.name.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "controller".into());
+        format!("{host}-{}", std::process::id())
+    });
+    let mut opts = ServiceOptions::new(endpoints, &name, pipeline);
+    opts.prefix.clone_from(&a.etcd.etcd_prefix);
+    opts.lease_ttl_s = a.lease_ttl;
+    opts.parallel = usize::try_from(a.parallel).unwrap_or(16);
+    opts.retry = std::time::Duration::from_secs(a.retry_s);
+    opts.insecure = a.insecure;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    // progress on standard output, one line per event
+    let printer = tokio::spawn(async move {
+        while let Some(e) = rx.recv().await {
+            match e {
+                ServiceEvent::Elected { election_id } => {
+                    println!("leader (P4Runtime election id {election_id})")
+                }
+                ServiceEvent::Converged {
+                    revision,
+                    nics,
+                    pending,
+                } => println!("converged revision {revision}: {nics} NICs, {pending} pending"),
+                ServiceEvent::Stepped => println!("stepped down"),
+            }
+        }
+    });
+    println!(
+        "ztnic controller {name}: campaigning for {}; Ctrl-C or SIGTERM stops",
+        a.etcd.etcd_prefix
+    );
+    let shutdown = async {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    };
+    let r = run(opts, Some(tx), shutdown).await;
+    let _ = printer.await;
+    r?;
+    println!("ztnic controller {name}: stopped");
+    Ok(())
+}

@@ -13,7 +13,7 @@ use ztnic_model::tables::PortClass;
 use ztnic_model::{Config, Op, OverflowFlow};
 
 use crate::ControllerError;
-use crate::nic::{Held, Nic, NicInfo, WriteCounts};
+use crate::nic::{Nic, NicInfo, WriteCounts};
 use crate::slow_path::SlowPath;
 
 /// What a change wrote to one NIC.
@@ -88,6 +88,7 @@ pub struct Controller {
     pub(crate) base: Config,
     pub(crate) nics: BTreeMap<String, Nic>,
     pub(crate) overflow_idle_ms: u64,
+    pub(crate) parallel: usize,
     pub(crate) slow: SlowPath,
 }
 
@@ -106,6 +107,7 @@ impl Controller {
             base,
             nics: BTreeMap::new(),
             overflow_idle_ms: 10_000,
+            parallel: 16,
             slow: SlowPath::default(),
         }
     }
@@ -250,26 +252,22 @@ impl Controller {
     }
 
     /// Brings every NIC from what the controller knows it holds to what it should
-    /// hold (no read-back).
+    /// hold (no read-back). The NICs are written concurrently, at most
+    /// [`Controller::set_parallel`] at a time; a NIC's error does not stop the
+    /// others (the first error, in host order, is returned once all are done; a
+    /// reconcile repairs the failed one).
     pub async fn sync_all(&mut self) -> Result<Report, ControllerError> {
-        let mut report = Report::default();
-        for host in self.nic_names() {
-            let r = self.sync(&host).await?;
-            report.nics.insert(host, r);
-        }
-        Ok(report)
+        self.converge_all(false).await
     }
 
     /// Brings one NIC from what the controller knows it holds to what it should hold.
     pub async fn sync(&mut self, host: &str) -> Result<NicReport, ControllerError> {
-        let (held, config) = {
-            let nic = self
-                .nics
-                .get(host)
-                .ok_or_else(|| ControllerError::UnknownNic(host.to_string()))?;
-            (nic.held(), nic.config().cloned())
-        };
-        self.converge(host, held, config).await
+        let want = self.want(host)?;
+        let nic = self
+            .nics
+            .get_mut(host)
+            .ok_or_else(|| ControllerError::UnknownNic(host.to_string()))?;
+        converge(host, nic, want, false).await
     }
 
     /// Reads back what host `host`'s NIC holds and repairs the differences to what
@@ -277,89 +275,102 @@ impl Controller {
     /// configuration only when it differs; keeps `ct_overflow` entries while one of
     /// their addresses is a local endpoint of the NIC.
     pub async fn reconcile(&mut self, host: &str) -> Result<NicReport, ControllerError> {
-        let st = self
-            .nics
-            .get_mut(host)
-            .ok_or_else(|| ControllerError::UnknownNic(host.to_string()))?
-            .read_back()
-            .await?;
-        let held = st.held();
-        self.converge(host, held, st.config).await
-    }
-
-    /// Reconciles every NIC.
-    pub async fn reconcile_all(&mut self) -> Result<Report, ControllerError> {
-        let mut report = Report::default();
-        for host in self.nic_names() {
-            let r = self.reconcile(&host).await?;
-            report.nics.insert(host, r);
-        }
-        Ok(report)
-    }
-
-    async fn converge(
-        &mut self,
-        host: &str,
-        have: Held,
-        have_config: Option<Config>,
-    ) -> Result<NicReport, ControllerError> {
         let want = self.want(host)?;
-        let mut ops: Vec<Op> = want
-            .ports
-            .iter()
-            .filter(|(p, c)| have.ports.get(p) != Some(c))
-            .map(|(p, c)| Op::SetPortClass {
-                port: *p,
-                class: *c,
-            })
-            .collect();
-        ops.extend(diff(&have.state, &want.state));
-        let local: BTreeSet<IpAddr> = want.state.local_ep.keys().copied().collect();
-        ops.extend(
-            have.overflow
-                .iter()
-                .filter(|f| !overflow_alive(f, &local))
-                .map(|f| Op::DeleteCtOverflow(*f)),
-        );
         let nic = self
             .nics
             .get_mut(host)
             .ok_or_else(|| ControllerError::UnknownNic(host.to_string()))?;
-        let mut report = NicReport::default();
-        if !ops.is_empty() {
-            let c = nic.apply_ops(&ops).await?;
-            report.add(c);
-            report.ops = ops;
+        converge(host, nic, want, true).await
+    }
+
+    /// Reconciles every NIC, concurrently as [`Controller::sync_all`] does.
+    pub async fn reconcile_all(&mut self) -> Result<Report, ControllerError> {
+        self.converge_all(true).await
+    }
+
+    /// Reconciles the attached NICs among `hosts` concurrently (at most
+    /// [`Controller::set_parallel`] at once): the report of those that succeeded
+    /// and the error of each that failed.
+    pub async fn reconcile_hosts(
+        &mut self,
+        hosts: &BTreeSet<String>,
+    ) -> (Report, BTreeMap<String, ControllerError>) {
+        self.converge_each(Some(hosts), true).await
+    }
+
+    /// How many NICs [`Controller::sync_all`] and [`Controller::reconcile_all`]
+    /// write at once (at least 1; default 16).
+    pub fn set_parallel(&mut self, n: usize) {
+        self.parallel = n.max(1);
+    }
+
+    /// Replaces the engine by one compiled elsewhere (the desired state in etcd,
+    /// `ztnic-store`). Nothing is written: call [`Controller::sync_all`].
+    pub fn set_engine(&mut self, engine: Engine) {
+        self.engine = engine;
+    }
+
+    async fn converge_all(&mut self, read_back: bool) -> Result<Report, ControllerError> {
+        let (report, errors) = self.converge_each(None, read_back).await;
+        match errors.into_iter().next() {
+            Some((_, e)) => Err(e),
+            None => Ok(report),
         }
-        let mut raw = have.foreign.clone();
-        for (port, class) in &have.ports {
-            if !want.ports.contains_key(port) {
-                let key = nic
-                    .program()
-                    .entry(&Op::SetPortClass {
-                        port: *port,
-                        class: *class,
-                    })
-                    .map_err(|source| ControllerError::Map {
-                        nic: host.to_string(),
-                        op: format!("port_class {port}"),
-                        source,
-                    })?;
-                raw.push(key);
+    }
+
+    /// Converges the attached NICs (those among `only`, if given) concurrently.
+    async fn converge_each(
+        &mut self,
+        only: Option<&BTreeSet<String>>,
+        read_back: bool,
+    ) -> (Report, BTreeMap<String, ControllerError>) {
+        use futures::StreamExt as _;
+        let mut wants = BTreeMap::new();
+        let mut errors = BTreeMap::new();
+        for host in self
+            .nics
+            .keys()
+            .filter(|h| only.is_none_or(|o| o.contains(*h)))
+        {
+            match self.want(host) {
+                Ok(w) => {
+                    wants.insert(host.clone(), w);
+                }
+                Err(e) => {
+                    errors.insert(host.clone(), e);
+                }
             }
         }
-        if !raw.is_empty() {
-            let c = nic.delete_entries(&raw).await?;
-            report.raw_deletes = c.deletes;
-            report.add(c);
+        // boxed as `Send` here: a closure returning these would defeat the
+        // compiler's proof that the caller's future is `Send`
+        type Job<'a> = std::pin::Pin<
+            Box<dyn Future<Output = (String, Result<NicReport, ControllerError>)> + Send + 'a>,
+        >;
+        let mut jobs: Vec<Job<'_>> = Vec::new();
+        for (host, nic) in self.nics.iter_mut() {
+            if let Some(want) = wants.remove(host) {
+                jobs.push(Box::pin(async move {
+                    (host.clone(), converge(host, nic, want, read_back).await)
+                }));
+            }
         }
-        if have_config.as_ref() != Some(&want.config) {
-            let op = Op::SetConfig(Box::new(want.config));
-            nic.apply_ops(std::slice::from_ref(&op)).await?;
-            report.config_written = true;
-            report.ops.push(op);
+        let done: Vec<(String, Result<NicReport, ControllerError>)> = futures::stream::iter(jobs)
+            .buffer_unordered(self.parallel.max(1))
+            .collect()
+            .await;
+        let mut report = Report::default();
+        for (host, r) in done {
+            match r {
+                Ok(r) => {
+                    report.nics.insert(host, r);
+                }
+                Err(e) => {
+                    tracing::warn!(nic = %host, "converge: {e}");
+                    errors.insert(host, e);
+                }
+            }
         }
-        Ok(report)
+        (report, errors)
     }
 
     // ------------------------------------------------------------ persistence
@@ -450,4 +461,73 @@ impl Controller {
 /// A slow-path overflow entry stays while one of its addresses is a local endpoint.
 fn overflow_alive(f: &OverflowFlow, local: &BTreeSet<IpAddr>) -> bool {
     local.contains(&f.src) || local.contains(&f.dst)
+}
+
+/// Brings `nic` from what it holds (what the session knows, or what a read-back
+/// finds) to `want`: additions and updates first, deletions after, the
+/// configuration last.
+async fn converge(
+    host: &str,
+    nic: &mut Nic,
+    want: Want,
+    read_back: bool,
+) -> Result<NicReport, ControllerError> {
+    let (have, have_config) = if read_back {
+        let st = nic.read_back().await?;
+        (st.held(), st.config)
+    } else {
+        (nic.held(), nic.config().cloned())
+    };
+    let mut ops: Vec<Op> = want
+        .ports
+        .iter()
+        .filter(|(p, c)| have.ports.get(p) != Some(c))
+        .map(|(p, c)| Op::SetPortClass {
+            port: *p,
+            class: *c,
+        })
+        .collect();
+    ops.extend(diff(&have.state, &want.state));
+    let local: BTreeSet<IpAddr> = want.state.local_ep.keys().copied().collect();
+    ops.extend(
+        have.overflow
+            .iter()
+            .filter(|f| !overflow_alive(f, &local))
+            .map(|f| Op::DeleteCtOverflow(*f)),
+    );
+    let mut report = NicReport::default();
+    if !ops.is_empty() {
+        let c = nic.apply_ops(&ops).await?;
+        report.add(c);
+        report.ops = ops;
+    }
+    let mut raw = have.foreign.clone();
+    for (port, class) in &have.ports {
+        if !want.ports.contains_key(port) {
+            let key = nic
+                .program()
+                .entry(&Op::SetPortClass {
+                    port: *port,
+                    class: *class,
+                })
+                .map_err(|source| ControllerError::Map {
+                    nic: host.to_string(),
+                    op: format!("port_class {port}"),
+                    source,
+                })?;
+            raw.push(key);
+        }
+    }
+    if !raw.is_empty() {
+        let c = nic.delete_entries(&raw).await?;
+        report.raw_deletes = c.deletes;
+        report.add(c);
+    }
+    if have_config.as_ref() != Some(&want.config) {
+        let op = Op::SetConfig(Box::new(want.config));
+        nic.apply_ops(std::slice::from_ref(&op)).await?;
+        report.config_written = true;
+        report.ops.push(op);
+    }
+    Ok(report)
 }

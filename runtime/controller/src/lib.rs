@@ -53,6 +53,7 @@
 
 mod controller;
 mod nic;
+pub mod service;
 mod slow_path;
 
 use std::path::PathBuf;
