@@ -24,6 +24,13 @@
 //! the module must forward those writes. After a bubble, a decided packet or a stall
 //! the RAM data is current. A new chain uses other bucket addresses, so the last write
 //! of the previous chain must not be forwarded.
+//!
+//! A second test runs hand-built cases through the same comparison and asserts the
+//! path each is built for: a handshake back to back (the insert forwarded), a RST
+//! ending an unanswered SYN, a UDP hit in each way from either side, a full bucket
+//! (ct_full), an eviction, an entry expired at the microsecond and one a microsecond
+//! short of it, re-checks allowed and revoked (deny, default deny), ICMP errors to the
+//! flow's source and elsewhere, overflow hits, a SYN reopening TIME_WAIT.
 
 use ztnic_model::Config;
 use ztnic_model::config::Timeouts;
@@ -1212,7 +1219,7 @@ fn ct_decide_matches_the_model() -> Result<(), Error> {
     Ok(())
 }
 
-/// A TCP connection's flow between two IPv4 endpoints.
+/// A connection of `kind` between two IPv4 endpoints, in zone 1.
 fn flow_t(kind: Kind, a: u32, pa: u16, b: u32, pb: u16) -> FlowT {
     FlowT {
         zone: 1,
