@@ -132,7 +132,6 @@ localparam CTR_CE_W = CTX_EPOCH_LOG2 + 2;
 localparam POL_IDX_W = POLICY_LOG2 + 2 + 3;
 localparam CTR_RULE_W = POL_IDX_W + 2;
 localparam REM_IDX_W = $clog2(REMOTE_EP_N);
-localparam PR_W = 98;
 // the last stage: its registers feed the descriptor
 localparam NST = 26;
 // the PHV bits live after each stage (ztnic_phv.vh: phv_live)
@@ -192,10 +191,6 @@ end
 // ---------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------
-function [5:0] ct_bits(input f_new, input f_est, input f_rel, input f_rpl, input f_inv);
-    ct_bits = {1'b1, f_inv, f_rpl, f_rel, f_est, f_new};
-endfunction
-
 function [127:0] event_rec(input [7:0] kind, input [7:0] why_code, input [15:0] port,
                            input [23:0] ctx, input [7:0] ep, input [31:0] hash, input [31:0] now);
     begin
@@ -208,29 +203,6 @@ function [127:0] event_rec(input [7:0] kind, input [7:0] why_code, input [15:0] 
         event_rec[L_EVENT_HASH_LSB +: 32] = hash;
         event_rec[L_EVENT_TIME_LSB +: 32] = now;
     end
-endfunction
-
-// TCP state SYN_SENT (enum tcp_state) of a new connection's entry
-localparam [3:0] T_SS = 4'd1;
-
-/* verilator lint_off UNUSEDSIGNAL */
-// flag class: 0 syn, 1 synack, 2 fin, 3 ack, 4 rst, 5 none (flags: URG ACK PSH RST SYN FIN)
-localparam [2:0] C_SYN = 3'd0;
-function [2:0] flag_class(input [5:0] f);
-    if (f[2]) flag_class = 3'd4;
-    else if (f[1]) flag_class = f[4] ? 3'd1 : 3'd0;
-    else if (f[0]) flag_class = 3'd2;
-    else if (f[4]) flag_class = 3'd3;
-    else flag_class = 3'd5;
-endfunction
-/* verilator lint_on UNUSEDSIGNAL */
-
-// Linux tcp_valid_flags: the nine sets of FIN SYN RST ACK URG, PSH masked off first
-function flags_valid(input [5:0] f);
-    case (f & 6'h37)
-        6'h02, 6'h22, 6'h12, 6'h04, 6'h14, 6'h11, 6'h31, 6'h10, 6'h30: flags_valid = 1'b1;
-        default: flags_valid = 1'b0;
-    endcase
 endfunction
 
 // combinational CRC-32/IEEE of a short key (8 bytes at most), big-endian vector
@@ -291,10 +263,6 @@ function [CT_ADDR_W-1:0] h16_ext(input [15:0] h);
 endfunction
 /* verilator lint_on UNUSEDSIGNAL */
 
-function idx_ok(input [31:0] idx, input integer log2, input integer ways);
-    idx_ok = (idx >> log2) < ways;
-endfunction
-
 // ---------------------------------------------------------------------------
 // pipeline control
 // ---------------------------------------------------------------------------
@@ -303,14 +271,10 @@ reg v1_reg = 1'b0;
 reg [NST:8] v_reg = 0;
 wire adv = !v_reg[NST] || desc_ready;
 
-// control-plane access: C_CMD uses port B of the table, C_READ takes its data. An access
-// of a table the data plane writes (conntrack, counters) first holds new packets and
-// waits for the pipeline to drain (C_WAIT); every other access runs at once.
-localparam [1:0] C_IDLE = 2'd0, C_WAIT = 2'd1, C_CMD = 2'd2, C_READ = 2'd3;
-reg [1:0] cst_reg = C_IDLE, cst_next;
-// the access in progress holds new packets
-reg drain_reg = 1'b0, drain_next;
-wire hold = drain_reg;
+// control-plane access (ztnic_table_access): an access of a table the data plane writes
+// (conntrack, counters) first holds new packets and waits for the pipeline to drain;
+// every other access runs at once.
+wire hold;
 wire pass0_busy, pass1_busy;
 wire pipe_empty = !v1_reg && v_reg == 0 && !pass0_busy && !pass1_busy;
 
@@ -321,18 +285,14 @@ always @(posedge clk) begin
     clock_reg <= clock_reg + 16'd1;
 end
 
-// port_class and remote_ep live in flip-flops
+// port_class lives in flip-flops (remote_ep too, in ztnic_remote_ep_lpm)
 reg [1:0] port_class [0:(1<<PORT_CLASS_LOG2)-1];
-reg [L_REMOTE_EP_W-1:0] remote_ep [0:REMOTE_EP_N-1];
 reg [63:0] drop_cnt [0:DROP_CODES-1];
 reg [63:0] punt_cnt [0:PUNT_CODES-1];
 
 integer ii;
 initial begin
     for (ii = 0; ii < (1<<PORT_CLASS_LOG2); ii = ii + 1) port_class[ii] = 2'd0;
-    for (ii = 0; ii < REMOTE_EP_N; ii = ii + 1) remote_ep[ii] = {L_REMOTE_EP_W{1'b0}};
-    for (ii = 0; ii < REMOTE_EP_N; ii = ii + 1) rem_mask[ii] = 128'd0;
-    for (ii = 0; ii < REMOTE_EP_N; ii = ii + 1) rem_fields_d[ii] = {REM_FIELDS_W{1'b0}};
     for (ii = 0; ii < DROP_CODES; ii = ii + 1) drop_cnt[ii] = 64'd0;
     for (ii = 0; ii < PUNT_CODES; ii = ii + 1) punt_cnt[ii] = 64'd0;
 end
@@ -459,13 +419,15 @@ ztnic_parse_embedded #(.HDR_BYTES(HDR_BYTES)) parse_emb (
 // ---------------------------------------------------------------------------
 // tables
 // ---------------------------------------------------------------------------
-// port B of the lookup-only tables: control-plane accesses
-reg [3:0] vpc_b_en, lep_b_en, rh_b_en, ce_b_en, ovf_b_en;
-reg b_we;
+// every exact table is a ztnic_hash_table: port A the lookups (read enable = adv),
+// port B per way. Port B of the lookup-only tables: control-plane accesses, at the
+// window's index and data (ztnic_table_access enables the way)
+wire [3:0] vpc_b_en, lep_b_en, rh_b_en, ce_b_en, ovf_b_en;
+wire b_we;
 /* verilator lint_off UNUSEDSIGNAL */
 // port B address and data are shared by tables of different sizes
-reg [31:0] b_addr;
-reg [TBL_W-1:0] b_wdata;
+wire [31:0] b_addr = tbl_index;
+wire [TBL_W-1:0] b_wdata = tbl_wdata;
 /* verilator lint_on UNUSEDSIGNAL */
 
 wire [VPORT_CTX_LOG2-1:0] vpc_a_addr;
@@ -487,58 +449,59 @@ reg [4*CT_ADDR_W-1:0] ct_b_addr;
 reg [4*L_CONNTRACK_W-1:0] ct_b_wdata;
 wire [4*L_CONNTRACK_W-1:0] ct_a_rd, ct_b_rd;
 
-// policy: 8 variants x 4 ways, kept twice: port A of one copy looks up the packet's
-// view, port A of the other the reverse view; control writes go to port B of both
-// (control reads come from the first), so no lookup ever waits for the control plane
-reg [31:0] pol_b_en;
-reg pol_b_we;
+// policy: 8 variants x 4 ways (way v*4+w of a 32-way table), kept twice: port A of one
+// copy looks up the packet's view, port A of the other the reverse view; control writes
+// go to port B of both (control reads come from the first), so no lookup ever waits for
+// the control plane
+wire [31:0] pol_b_en;
+wire pol_b_we = b_we;
 reg [8*POLICY_LOG2-1:0] pol_a_addr, pol_b_addr;
 wire [32*L_POLICY_W-1:0] pol_a_rd, pol_b_rd, pol_ctl_rd;
+wire [32*POLICY_LOG2-1:0] pol_a_idx, pol_b_idx;
 
-genvar w, pv;
+genvar pv;
 generate
-    for (w = 0; w < 4; w = w + 1) begin : g_way
-        ztnic_ram_dp #(.WIDTH(L_VPORT_CTX_W), .ADDR_W(VPORT_CTX_LOG2)) vpc_ram (
-            .clk(clk), .a_en(adv), .a_addr(vpc_a_addr), .a_rdata(vpc_a_rd[w*L_VPORT_CTX_W +: L_VPORT_CTX_W]),
-            .b_en(vpc_b_en[w]), .b_we(b_we), .b_addr(b_addr[VPORT_CTX_LOG2-1:0]),
-            .b_wdata(b_wdata[L_VPORT_CTX_W-1:0]), .b_rdata(vpc_b_rd[w*L_VPORT_CTX_W +: L_VPORT_CTX_W]));
-        ztnic_ram_dp #(.WIDTH(L_LOCAL_EP_W), .ADDR_W(LOCAL_EP_LOG2)) lep_ram (
-            .clk(clk), .a_en(adv), .a_addr(lep_a_addr), .a_rdata(lep_a_rd[w*L_LOCAL_EP_W +: L_LOCAL_EP_W]),
-            .b_en(lep_b_en[w]), .b_we(b_we), .b_addr(b_addr[LOCAL_EP_LOG2-1:0]),
-            .b_wdata(b_wdata[L_LOCAL_EP_W-1:0]), .b_rdata(lep_b_rd[w*L_LOCAL_EP_W +: L_LOCAL_EP_W]));
-        ztnic_ram_dp #(.WIDTH(L_REMOTE_HOST_W), .ADDR_W(REMOTE_HOST_LOG2)) rh_ram (
-            .clk(clk), .a_en(adv), .a_addr(rh_a_addr), .a_rdata(rh_a_rd[w*L_REMOTE_HOST_W +: L_REMOTE_HOST_W]),
-            .b_en(rh_b_en[w]), .b_we(b_we), .b_addr(b_addr[REMOTE_HOST_LOG2-1:0]),
-            .b_wdata(b_wdata[L_REMOTE_HOST_W-1:0]), .b_rdata(rh_b_rd[w*L_REMOTE_HOST_W +: L_REMOTE_HOST_W]));
-        ztnic_ram_dp #(.WIDTH(L_CTX_EPOCH_W), .ADDR_W(CTX_EPOCH_LOG2)) ce_ram (
-            .clk(clk), .a_en(adv), .a_addr(ce_a_addr), .a_rdata(ce_a_rd[w*L_CTX_EPOCH_W +: L_CTX_EPOCH_W]),
-            .b_en(ce_b_en[w]), .b_we(b_we), .b_addr(b_addr[CTX_EPOCH_LOG2-1:0]),
-            .b_wdata(b_wdata[L_CTX_EPOCH_W-1:0]), .b_rdata(ce_b_rd[w*L_CTX_EPOCH_W +: L_CTX_EPOCH_W]));
-        ztnic_ram_dp #(.WIDTH(L_CONNTRACK_W), .ADDR_W(CT_ADDR_W)) ct_ram (
-            .clk(clk), .a_en(adv), .a_addr(w < 2 ? ct_a_addr_lo : ct_a_addr_hi),
-            .a_rdata(ct_a_rd[w*L_CONNTRACK_W +: L_CONNTRACK_W]),
-            .b_en(ct_b_en[w]), .b_we(ct_b_we[w]), .b_addr(ct_b_addr[w*CT_ADDR_W +: CT_ADDR_W]),
-            .b_wdata(ct_b_wdata[w*L_CONNTRACK_W +: L_CONNTRACK_W]), .b_rdata(ct_b_rd[w*L_CONNTRACK_W +: L_CONNTRACK_W]));
-        ztnic_ram_dp #(.WIDTH(L_CT_OVERFLOW_W), .ADDR_W(CT_OVF_LOG2)) ovf_ram (
-            .clk(clk), .a_en(adv), .a_addr(ovf_a_addr), .a_rdata(ovf_a_rd[w*L_CT_OVERFLOW_W +: L_CT_OVERFLOW_W]),
-            .b_en(ovf_b_en[w]), .b_we(b_we), .b_addr(b_addr[CT_OVF_LOG2-1:0]),
-            .b_wdata(b_wdata[L_CT_OVERFLOW_W-1:0]), .b_rdata(ovf_b_rd[w*L_CT_OVERFLOW_W +: L_CT_OVERFLOW_W]));
-        for (pv = 0; pv < 8; pv = pv + 1) begin : g_var
-            ztnic_ram_dp #(.WIDTH(L_POLICY_W), .ADDR_W(POLICY_LOG2)) pol_ram (
-                .clk(clk), .a_en(adv), .a_addr(pol_a_addr[pv*POLICY_LOG2 +: POLICY_LOG2]),
-                .a_rdata(pol_a_rd[(pv*4+w)*L_POLICY_W +: L_POLICY_W]),
-                .b_en(pol_b_en[pv*4+w]), .b_we(pol_b_we), .b_addr(b_addr[POLICY_LOG2-1:0]),
-                .b_wdata(b_wdata[L_POLICY_W-1:0]), .b_rdata(pol_ctl_rd[(pv*4+w)*L_POLICY_W +: L_POLICY_W]));
-            /* verilator lint_off PINCONNECTEMPTY */
-            ztnic_ram_dp #(.WIDTH(L_POLICY_W), .ADDR_W(POLICY_LOG2)) pol_rev_ram (
-                .clk(clk), .a_en(adv), .a_addr(pol_b_addr[pv*POLICY_LOG2 +: POLICY_LOG2]),
-                .a_rdata(pol_b_rd[(pv*4+w)*L_POLICY_W +: L_POLICY_W]),
-                .b_en(pol_b_en[pv*4+w]), .b_we(pol_b_we), .b_addr(b_addr[POLICY_LOG2-1:0]),
-                .b_wdata(b_wdata[L_POLICY_W-1:0]), .b_rdata());
-            /* verilator lint_on PINCONNECTEMPTY */
-        end
+    for (pv = 0; pv < 32; pv = pv + 1) begin : g_pol_idx
+        assign pol_a_idx[pv*POLICY_LOG2 +: POLICY_LOG2] = pol_a_addr[(pv/4)*POLICY_LOG2 +: POLICY_LOG2];
+        assign pol_b_idx[pv*POLICY_LOG2 +: POLICY_LOG2] = pol_b_addr[(pv/4)*POLICY_LOG2 +: POLICY_LOG2];
     end
 endgenerate
+
+ztnic_hash_table #(.WAYS(4), .ADDR_W(VPORT_CTX_LOG2), .ENTRY_W(L_VPORT_CTX_W)) vport_ctx_tbl (
+    .clk(clk), .a_en(adv), .a_addr({4{vpc_a_addr}}), .a_rdata(vpc_a_rd),
+    .b_en(vpc_b_en), .b_we({4{b_we}}), .b_addr({4{b_addr[VPORT_CTX_LOG2-1:0]}}),
+    .b_wdata({4{b_wdata[L_VPORT_CTX_W-1:0]}}), .b_rdata(vpc_b_rd));
+ztnic_hash_table #(.WAYS(4), .ADDR_W(LOCAL_EP_LOG2), .ENTRY_W(L_LOCAL_EP_W)) local_ep_tbl (
+    .clk(clk), .a_en(adv), .a_addr({4{lep_a_addr}}), .a_rdata(lep_a_rd),
+    .b_en(lep_b_en), .b_we({4{b_we}}), .b_addr({4{b_addr[LOCAL_EP_LOG2-1:0]}}),
+    .b_wdata({4{b_wdata[L_LOCAL_EP_W-1:0]}}), .b_rdata(lep_b_rd));
+ztnic_hash_table #(.WAYS(4), .ADDR_W(REMOTE_HOST_LOG2), .ENTRY_W(L_REMOTE_HOST_W)) remote_host_tbl (
+    .clk(clk), .a_en(adv), .a_addr({4{rh_a_addr}}), .a_rdata(rh_a_rd),
+    .b_en(rh_b_en), .b_we({4{b_we}}), .b_addr({4{b_addr[REMOTE_HOST_LOG2-1:0]}}),
+    .b_wdata({4{b_wdata[L_REMOTE_HOST_W-1:0]}}), .b_rdata(rh_b_rd));
+ztnic_hash_table #(.WAYS(4), .ADDR_W(CTX_EPOCH_LOG2), .ENTRY_W(L_CTX_EPOCH_W)) ctx_epoch_tbl (
+    .clk(clk), .a_en(adv), .a_addr({4{ce_a_addr}}), .a_rdata(ce_a_rd),
+    .b_en(ce_b_en), .b_we({4{b_we}}), .b_addr({4{b_addr[CTX_EPOCH_LOG2-1:0]}}),
+    .b_wdata({4{b_wdata[L_CTX_EPOCH_W-1:0]}}), .b_rdata(ce_b_rd));
+// ways 0-1 at the CRC-32 index, ways 2-3 at the CRC-16 one
+ztnic_hash_table #(.WAYS(4), .ADDR_W(CT_ADDR_W), .ENTRY_W(L_CONNTRACK_W)) conntrack_tbl (
+    .clk(clk), .a_en(adv), .a_addr({ct_a_addr_hi, ct_a_addr_hi, ct_a_addr_lo, ct_a_addr_lo}),
+    .a_rdata(ct_a_rd),
+    .b_en(ct_b_en), .b_we(ct_b_we), .b_addr(ct_b_addr), .b_wdata(ct_b_wdata), .b_rdata(ct_b_rd));
+ztnic_hash_table #(.WAYS(4), .ADDR_W(CT_OVF_LOG2), .ENTRY_W(L_CT_OVERFLOW_W)) ct_overflow_tbl (
+    .clk(clk), .a_en(adv), .a_addr({4{ovf_a_addr}}), .a_rdata(ovf_a_rd),
+    .b_en(ovf_b_en), .b_we({4{b_we}}), .b_addr({4{b_addr[CT_OVF_LOG2-1:0]}}),
+    .b_wdata({4{b_wdata[L_CT_OVERFLOW_W-1:0]}}), .b_rdata(ovf_b_rd));
+ztnic_hash_table #(.WAYS(32), .ADDR_W(POLICY_LOG2), .ENTRY_W(L_POLICY_W)) policy_tbl (
+    .clk(clk), .a_en(adv), .a_addr(pol_a_idx), .a_rdata(pol_a_rd),
+    .b_en(pol_b_en), .b_we({32{pol_b_we}}), .b_addr({32{b_addr[POLICY_LOG2-1:0]}}),
+    .b_wdata({32{b_wdata[L_POLICY_W-1:0]}}), .b_rdata(pol_ctl_rd));
+/* verilator lint_off PINCONNECTEMPTY */
+ztnic_hash_table #(.WAYS(32), .ADDR_W(POLICY_LOG2), .ENTRY_W(L_POLICY_W)) policy_rev_tbl (
+    .clk(clk), .a_en(adv), .a_addr(pol_b_idx), .a_rdata(pol_b_rd),
+    .b_en(pol_b_en), .b_we({32{pol_b_we}}), .b_addr({32{b_addr[POLICY_LOG2-1:0]}}),
+    .b_wdata({32{b_wdata[L_POLICY_W-1:0]}}), .b_rdata());
+/* verilator lint_on PINCONNECTEMPTY */
 
 // counters: read on port A, written on port B (and control accesses on port B)
 reg cec_b_en, cec_b_we, rc_b_en, rc_b_we;
@@ -572,177 +535,63 @@ assign vpc_a_addr = vpc_hash[VPORT_CTX_LOG2-1:0];
 assign lep_a_addr = lep_hash[LOCAL_EP_LOG2-1:0];
 assign rh_a_addr = lep_hash[REMOTE_HOST_LOG2-1:0];
 
-// remote_ep LPM over REMOTE_EP_N entries in flip-flops, in two stages: stage 10 finds
-// the matching entries and the winner (the longest prefix, the lowest index among
-// equals: entry i wins if it matches and beats every other match), all entries in
-// parallel; stage 11 takes the winner's fields. The fields are read from a copy the
-// entries' writes reach one advancing clock later, so a packet takes its fields from the
-// table it matched against (a control write between its two stages is not seen torn).
-localparam REM_FIELDS_W = 2 + 32 + 24;
-reg [127:0] rem_mask [0:REMOTE_EP_N-1];
-reg [REM_FIELDS_W-1:0] rem_fields_d [0:REMOTE_EP_N-1];
-reg [REMOTE_EP_N-1:0] rem_match, rem_win;
-reg [REMOTE_EP_N-1:0] rem_win_reg = 0;
+// remote_ep LPM over REMOTE_EP_N entries in flip-flops, in two stages (the table, its
+// control-plane write and read ports are in the module): stage 10 finds the winner,
+// stage 11 takes its fields, from the table the packet matched against.
+// the control window writes and reads the table at its index (rem_we: ztnic_table_access)
+wire rem_we;
+wire [REM_IDX_W-1:0] rem_waddr = tbl_index[REM_IDX_W-1:0];
+wire [L_REMOTE_EP_W-1:0] rem_wdata = tbl_wdata[L_REMOTE_EP_W-1:0];
+wire [L_REMOTE_EP_W-1:0] rem_rdata;
+wire rem_hit;
+wire [1:0] rem_kind;
+wire [31:0] rem_vtep;
+wire [23:0] rem_ctx;
 
-// the mask of a prefix length (as the table always defined it: none for length 0)
-function [127:0] lpm_mask(input [7:0] len);
-    begin
-        lpm_mask = ~(128'd0) << (8'd128 - len);
-        if (len == 8'd0) begin
-            lpm_mask = 128'd0;
-        end
-    end
-endfunction
-
-reg [7:0] rem_len [0:REMOTE_EP_N-1];
-integer ri, rj;
-always @* begin
-    for (ri = 0; ri < REMOTE_EP_N; ri = ri + 1) begin
-        rem_len[ri] = remote_ep[ri][L_REMOTE_EP_PREFIX_LEN_LSB +: 8];
-        rem_match[ri] = remote_ep[ri][L_REMOTE_EP_VALID_LSB]
-            && ((p9_reg[F_DST +: 128] ^ remote_ep[ri][L_REMOTE_EP_PREFIX_LSB +: 128]) & rem_mask[ri]) == 128'd0;
-    end
-    for (ri = 0; ri < REMOTE_EP_N; ri = ri + 1) begin
-        rem_win[ri] = rem_match[ri];
-        for (rj = 0; rj < REMOTE_EP_N; rj = rj + 1) begin
-            if (rj != ri && rem_match[rj] && !(rem_len[ri] > rem_len[rj]
-                    || (rem_len[ri] == rem_len[rj] && ri < rj))) begin
-                rem_win[ri] = 1'b0;
-            end
-        end
-    end
-end
+ztnic_remote_ep_lpm #(.N(REMOTE_EP_N), .IDX_W(REM_IDX_W), .ENTRY_W(L_REMOTE_EP_W)) remote_ep_lpm (
+    .clk(clk), .adv(adv),
+    .wr_en(rem_we), .wr_index(rem_waddr), .wr_data(rem_wdata),
+    .rd_index(tbl_index[REM_IDX_W-1:0]), .rd_data(rem_rdata),
+    .s_dst(p9_reg[F_DST +: 128]),
+    .m_hit(rem_hit), .m_kind(rem_kind), .m_vtep(rem_vtep), .m_ctx(rem_ctx));
 
 reg [PHV_W-1:0] p10_reg;
 reg [PHV_W-1:0] p11_reg, p11;
-reg [REM_FIELDS_W-1:0] rem_sel;
 always @* begin
-    rem_sel = 0;
-    for (ri = 0; ri < REMOTE_EP_N; ri = ri + 1) begin
-        if (rem_win_reg[ri]) begin
-            rem_sel = rem_sel | rem_fields_d[ri];
-        end
-    end
     p11 = p10_reg;
-    p11[F_REMHIT] = rem_win_reg != 0;
-    p11[F_REMKIND +: 2] = rem_sel[56 +: 2];
-    p11[F_REMVTEP +: 32] = rem_sel[24 +: 32];
-    p11[F_REMCTX +: 24] = rem_sel[0 +: 24];
+    p11[F_REMHIT] = rem_hit;
+    p11[F_REMKIND +: 2] = rem_kind;
+    p11[F_REMVTEP +: 32] = rem_vtep;
+    p11[F_REMCTX +: 24] = rem_ctx;
 end
 
 always @(posedge clk) begin
     if (adv) begin
         p10_reg <= p9_reg & LIVE10;
-        rem_win_reg <= rem_win;
         p11_reg <= p11 & LIVE10;
-        for (ri = 0; ri < REMOTE_EP_N; ri = ri + 1) begin
-            rem_fields_d[ri] <= {remote_ep[ri][L_REMOTE_EP_KIND_LSB +: 2],
-                remote_ep[ri][L_REMOTE_EP_VTEP_LSB +: 32], remote_ep[ri][L_REMOTE_EP_CTX_LSB +: 24]};
-        end
     end
 end
 
 // ---------------------------------------------------------------------------
 // stage 12: classify (TX: vport_ctx, local_ep / remote_ep; RX: tag, local_ep)
 // ---------------------------------------------------------------------------
-reg vpc_hit, lep_hit, rh_hit;
-/* verilator lint_off UNUSEDSIGNAL */
-// the key fields of a hit entry are not needed after the compare
-reg [L_VPORT_CTX_W-1:0] vpc_e;
-reg [L_LOCAL_EP_W-1:0] lep_e;
-reg [L_REMOTE_HOST_W-1:0] rh_e;
-/* verilator lint_on UNUSEDSIGNAL */
-integer wi;
-always @* begin
-    vpc_hit = 1'b0; vpc_e = 0;
-    lep_hit = 1'b0; lep_e = 0;
-    rh_hit = 1'b0; rh_e = 0;
-    for (wi = 3; wi >= 0; wi = wi - 1) begin
-        if (rh_a_rd[wi*L_REMOTE_HOST_W + L_REMOTE_HOST_VALID_LSB]
-                && rh_a_rd[wi*L_REMOTE_HOST_W + L_REMOTE_HOST_ADDR_LSB +: 128] == p11_reg[F_DST +: 128]) begin
-            rh_hit = 1'b1;
-            rh_e = rh_a_rd[wi*L_REMOTE_HOST_W +: L_REMOTE_HOST_W];
-        end
-        if (vpc_a_rd[wi*L_VPORT_CTX_W + L_VPORT_CTX_VALID_LSB]
-                && vpc_a_rd[wi*L_VPORT_CTX_W + L_VPORT_CTX_VPORT_LSB +: 16] == p11_reg[F_PORT +: 16]
-                && vpc_a_rd[wi*L_VPORT_CTX_W + L_VPORT_CTX_ADDR_LSB +: 128] == p11_reg[F_SRC +: 128]) begin
-            vpc_hit = 1'b1;
-            vpc_e = vpc_a_rd[wi*L_VPORT_CTX_W +: L_VPORT_CTX_W];
-        end
-        if (lep_a_rd[wi*L_LOCAL_EP_W + L_LOCAL_EP_VALID_LSB]
-                && lep_a_rd[wi*L_LOCAL_EP_W + L_LOCAL_EP_ADDR_LSB +: 128] == p11_reg[F_DST +: 128]) begin
-            lep_hit = 1'b1;
-            lep_e = lep_a_rd[wi*L_LOCAL_EP_W +: L_LOCAL_EP_W];
-        end
-    end
-end
-
-// the route: a remote_host hit (a full-length route) wins over the remote_ep LPM
-wire route_hit = rh_hit || p11_reg[F_REMHIT];
-wire [1:0] route_kind = rh_hit ? rh_e[L_REMOTE_HOST_KIND_LSB +: 2] : p11_reg[F_REMKIND +: 2];
-wire [31:0] route_vtep = rh_hit ? rh_e[L_REMOTE_HOST_VTEP_LSB +: 32] : p11_reg[F_REMVTEP +: 32];
-wire [23:0] route_ctx = rh_hit ? rh_e[L_REMOTE_HOST_CTX_LSB +: 24] : p11_reg[F_REMCTX +: 24];
-
 reg [PHV_W-1:0] p12_reg, p12;
-reg tagged12;
 // the fields classify writes
-reg [10:0] s12_vd;
-reg [23:0] s12_sctx, s12_dctx;
-reg [15:0] s12_zone, s12_ovport;
-reg [1:0] s12_act;
-reg [31:0] s12_vtep;
-reg s12_lepmiss;
-always @* begin
-    s12_vd = {p11_reg[F_DONE], p11_reg[F_VK +: 2], p11_reg[F_WHY +: 8]};
-    s12_sctx = p11_reg[F_SCTX +: 24];
-    s12_dctx = p11_reg[F_DCTX +: 24];
-    s12_zone = p11_reg[F_ZONE +: 16];
-    s12_ovport = p11_reg[F_OVPORT +: 16];
-    s12_act = p11_reg[F_ACT +: 2];
-    s12_vtep = p11_reg[F_VTEP +: 32];
-    s12_lepmiss = p11_reg[F_LEPMISS];
-    tagged12 = p11_reg[F_TUN +: 2] == TUN_GENEVE || p11_reg[F_TUN +: 2] == TUN_GBP;
-    if (!p11_reg[F_DONE]) begin
-        if (p11_reg[F_CLS +: 2] == PORT_CLASS_VPORT[1:0]) begin
-            if (!vpc_hit) begin
-                s12_vd = vd(1'b0, DROP_SPOOFED_SOURCE);
-            end else begin
-                s12_sctx = vpc_e[L_VPORT_CTX_CTX_LSB +: 24];
-                s12_zone = vpc_e[L_VPORT_CTX_ZONE_LSB +: 16];
-                if (lep_hit) begin
-                    s12_dctx = lep_e[L_LOCAL_EP_CTX_LSB +: 24];
-                    s12_ovport = lep_e[L_LOCAL_EP_VPORT_LSB +: 16];
-                    s12_act = A_LOCAL;
-                end else if (route_hit) begin
-                    s12_vtep = route_vtep;
-                    case (route_kind)
-                        REMOTE_KIND_GENEVE[1:0]: begin
-                            s12_act = A_GENEVE; s12_dctx = route_ctx;
-                        end
-                        REMOTE_KIND_VXLAN_GBP[1:0]: begin
-                            s12_act = A_GBP; s12_dctx = route_ctx;
-                        end
-                        default: begin
-                            s12_act = A_NATIVE; s12_dctx = 24'd2;
-                        end
-                    endcase
-                end else begin
-                    s12_vd = vd(1'b0, DROP_NO_ROUTE);
-                end
-            end
-        end else begin
-            s12_sctx = tagged12 ? p11_reg[F_TCTX +: 24] : 24'd2;
-            if (tagged12 && p11_reg[F_TCTX +: 24] == 0) begin
-                s12_vd = vd(1'b0, DROP_TAG_CTX_ZERO);
-            end
-            // a local_ep miss is judged after the tag MAC (stage 22)
-            s12_lepmiss = !lep_hit;
-            s12_dctx = lep_e[L_LOCAL_EP_CTX_LSB +: 24];
-            s12_ovport = lep_e[L_LOCAL_EP_VPORT_LSB +: 16];
-            s12_zone = lep_e[L_LOCAL_EP_ZONE_LSB +: 16];
-        end
-    end
-end
+wire [10:0] s12_vd;
+wire [23:0] s12_sctx, s12_dctx;
+wire [15:0] s12_zone, s12_ovport;
+wire [1:0] s12_act;
+wire [31:0] s12_vtep;
+wire s12_lepmiss;
+ztnic_classify classify (
+    .s_vd({p11_reg[F_DONE], p11_reg[F_VK +: 2], p11_reg[F_WHY +: 8]}),
+    .cls(p11_reg[F_CLS +: 2]), .tun(p11_reg[F_TUN +: 2]), .port(p11_reg[F_PORT +: 16]),
+    .src(p11_reg[F_SRC +: 128]), .dst(p11_reg[F_DST +: 128]), .tctx(p11_reg[F_TCTX +: 24]),
+    .rem_hit(p11_reg[F_REMHIT]), .rem_kind(p11_reg[F_REMKIND +: 2]),
+    .rem_vtep(p11_reg[F_REMVTEP +: 32]), .rem_ctx(p11_reg[F_REMCTX +: 24]),
+    .vpc_rd(vpc_a_rd), .lep_rd(lep_a_rd), .rh_rd(rh_a_rd),
+    .m_vd(s12_vd), .m_sctx(s12_sctx), .m_dctx(s12_dctx), .m_zone(s12_zone),
+    .m_ovport(s12_ovport), .m_act(s12_act), .m_vtep(s12_vtep), .m_lepmiss(s12_lepmiss));
 
 always @* begin
     p12 = p11_reg;
@@ -850,23 +699,12 @@ end
 // stage 14: ctx check (TX), the policy candidates of every variant; the tag MAC
 // (SipHash, 8 stages) and the conntrack hashes start
 // ---------------------------------------------------------------------------
-reg ce_hit;
+// the ctx_epoch compare (ztnic_ctx_check below)
+wire ce_hit;
 /* verilator lint_off UNUSEDSIGNAL */
-reg [L_CTX_EPOCH_W-1:0] ce_e;
+wire [L_CTX_EPOCH_W-1:0] ce_e;
 /* verilator lint_on UNUSEDSIGNAL */
-reg [1:0] ce_way;
-integer ci;
-always @* begin
-    ce_hit = 1'b0; ce_e = 0; ce_way = 0;
-    for (ci = 3; ci >= 0; ci = ci - 1) begin
-        if (ce_a_rd[ci*L_CTX_EPOCH_W + L_CTX_EPOCH_VALID_LSB]
-                && ce_a_rd[ci*L_CTX_EPOCH_W + L_CTX_EPOCH_CTX_LSB +: 24] == p13_reg[F_SCTX +: 24]) begin
-            ce_hit = 1'b1;
-            ce_e = ce_a_rd[ci*L_CTX_EPOCH_W +: L_CTX_EPOCH_W];
-            ce_way = ci[1:0];
-        end
-    end
-end
+wire [1:0] ce_way;
 
 // SipHash message: ctx, epoch, inner addresses, proto, ports (datapath.md §3)
 reg [23:0] sip_ctx;
@@ -934,51 +772,17 @@ ztnic_crc_pipe #(.BYTES(39), .W(16), .POLY(16'ha001), .INIT(16'h0000), .XOROUT(1
 // ztnic_rule_pick registers them here and picks the best over stages 15..21 (one
 // tournament level a stage), in the clocks the packet waits for its tag MAC anyway;
 // the winners join the packet in stage 22.
-reg [127:0] cf_valid, cr_valid, cf_allow, cr_allow;
-reg [128*16-1:0] cf_prio, cr_prio;
-reg [128*32-1:0] cf_id, cr_id;
-reg [128*CTR_RULE_W-1:0] cf_slot, cr_slot;
+wire [127:0] cf_valid, cr_valid, cf_allow, cr_allow;
+wire [128*16-1:0] cf_prio, cr_prio;
+wire [128*32-1:0] cf_id, cr_id;
+wire [128*CTR_RULE_W-1:0] cf_slot, cr_slot;
 
-// the 16 candidates of one variant's 4 ways
-task automatic cands_of(input [4*L_POLICY_W-1:0] rd, input [63:0] key, input [15:0] pport,
-                        input [2:0] vr, input [POLICY_LOG2-1:0] bucket,
-                        output [15:0] valid, output [15:0] allow, output [16*16-1:0] prio,
-                        output [16*32-1:0] id, output [16*CTR_RULE_W-1:0] slot);
-    integer pw, pr;
-    reg [L_POLICY_W-1:0] pe;
-    reg [PR_W-1:0] rl;
-    reg hit;
-    begin
-        for (pw = 0; pw < 4; pw = pw + 1) begin
-            pe = rd[pw*L_POLICY_W +: L_POLICY_W];
-            hit = pe[L_POLICY_VALID_LSB] && pe[L_POLICY_KEY_LSB +: 64] == key;
-            for (pr = 0; pr < 4; pr = pr + 1) begin
-                rl = pe[L_POLICY_RULE_BASE + pr*L_POLICY_RULE_STRIDE +: PR_W];
-                valid[pw*4 + pr] = hit && rl[L_POLICY_RULE_VALID_LSB]
-                                   && pport >= rl[L_POLICY_RULE_PORT_LO_LSB +: 16]
-                                   && pport <= rl[L_POLICY_RULE_PORT_HI_LSB +: 16];
-                allow[pw*4 + pr] = rl[L_POLICY_RULE_ALLOW_LSB];
-                prio[(pw*4 + pr)*16 +: 16] = rl[L_POLICY_RULE_PRIORITY_LSB +: 16];
-                id[(pw*4 + pr)*32 +: 32] = rl[L_POLICY_RULE_ID_LSB +: 32];
-                slot[(pw*4 + pr)*CTR_RULE_W +: CTR_RULE_W] = {vr, pw[1:0], bucket, pr[1:0]};
-            end
-        end
-    end
-endtask
-
-integer bv_i;
-always @* begin
-    for (bv_i = 0; bv_i < 8; bv_i = bv_i + 1) begin
-        cands_of(pol_a_rd[bv_i*4*L_POLICY_W +: 4*L_POLICY_W], pk_f_reg[64*bv_i +: 64], pport_f_reg,
-                 bv_i[2:0], pb_f_reg[bv_i*POLICY_LOG2 +: POLICY_LOG2],
-                 cf_valid[bv_i*16 +: 16], cf_allow[bv_i*16 +: 16], cf_prio[bv_i*256 +: 256],
-                 cf_id[bv_i*512 +: 512], cf_slot[bv_i*16*CTR_RULE_W +: 16*CTR_RULE_W]);
-        cands_of(pol_b_rd[bv_i*4*L_POLICY_W +: 4*L_POLICY_W], pk_r_reg[64*bv_i +: 64], pport_r_reg,
-                 bv_i[2:0], pb_r_reg[bv_i*POLICY_LOG2 +: POLICY_LOG2],
-                 cr_valid[bv_i*16 +: 16], cr_allow[bv_i*16 +: 16], cr_prio[bv_i*256 +: 256],
-                 cr_id[bv_i*512 +: 512], cr_slot[bv_i*16*CTR_RULE_W +: 16*CTR_RULE_W]);
-    end
-end
+ztnic_policy_match #(.POLICY_LOG2(POLICY_LOG2), .ENTRY_W(L_POLICY_W), .SLOT_W(CTR_RULE_W)) match_orig (
+    .rd(pol_a_rd), .key(pk_f_reg), .bucket(pb_f_reg), .port(pport_f_reg),
+    .m_valid(cf_valid), .m_allow(cf_allow), .m_priority(cf_prio), .m_id(cf_id), .m_slot(cf_slot));
+ztnic_policy_match #(.POLICY_LOG2(POLICY_LOG2), .ENTRY_W(L_POLICY_W), .SLOT_W(CTR_RULE_W)) match_reply (
+    .rd(pol_b_rd), .key(pk_r_reg), .bucket(pb_r_reg), .port(pport_r_reg),
+    .m_valid(cr_valid), .m_allow(cr_allow), .m_priority(cr_prio), .m_id(cr_id), .m_slot(cr_slot));
 
 // the winners, with the packet in stage 21
 wire win_f_valid, win_f_allow, win_r_valid, win_r_allow;
@@ -998,28 +802,17 @@ ztnic_rule_pick #(.N(128), .TAG_W(CTR_RULE_W), .LEVELS_PER_STAGE(1)) pick_reply 
 
 reg [PHV_W-1:0] p14_reg, p14;
 // the fields the ctx check writes
-reg [10:0] s14_vd;
-reg s14_evp, s14_cecnt;
-reg [127:0] s14_ev;
-reg [7:0] s14_epoch;
-always @* begin
-    s14_vd = {p13_reg[F_DONE], p13_reg[F_VK +: 2], p13_reg[F_WHY +: 8]};
-    s14_evp = p13_reg[F_EVP];
-    s14_ev = p13_reg[F_EV +: 128];
-    s14_epoch = p13_reg[F_EPOCH +: 8];
-    s14_cecnt = p13_reg[F_CECNT];
-    if (!p13_reg[F_DONE] && p13_reg[F_CLS +: 2] == PORT_CLASS_VPORT[1:0]) begin
-        if (!ce_hit) begin
-            s14_vd = vd(1'b1, PUNT_CTX_UNKNOWN);
-            s14_evp = 1'b1;
-            s14_ev = event_rec(EVENT_KIND_CTX_UNKNOWN[7:0], PUNT_CTX_UNKNOWN, p13_reg[F_PORT +: 16],
-                               p13_reg[F_SCTX +: 24], 8'd0, 32'd0, ts_us[31:0]);
-        end else begin
-            s14_epoch = ce_e[L_CTX_EPOCH_EPOCH_LSB +: 8];
-            s14_cecnt = 1'b1;
-        end
-    end
-end
+wire [10:0] s14_vd;
+wire s14_evp, s14_cecnt;
+wire [127:0] s14_ev;
+wire [7:0] s14_epoch;
+ztnic_ctx_check ctx_check (
+    .ts(ts_us[31:0]),
+    .s_vd({p13_reg[F_DONE], p13_reg[F_VK +: 2], p13_reg[F_WHY +: 8]}),
+    .cls(p13_reg[F_CLS +: 2]), .port(p13_reg[F_PORT +: 16]), .sctx(p13_reg[F_SCTX +: 24]),
+    .ce_rd(ce_a_rd),
+    .ce_hit(ce_hit), .ce_way(ce_way), .ce_entry(ce_e),
+    .m_vd(s14_vd), .m_evp(s14_evp), .m_ev(s14_ev), .m_epoch(s14_epoch), .m_cecnt(s14_cecnt));
 
 always @* begin
     p14 = p13_reg;
@@ -1074,41 +867,18 @@ wire [PHV_W-1:0] p21_reg = pd_reg[5*PHV_W +: PHV_W];
 // stage 22: RX tag MAC, local_ep and ctx check; TX tag MAC for the encapsulation
 // ---------------------------------------------------------------------------
 reg [PHV_W-1:0] p22_reg, p22;
-reg tun22;
 // the fields the RX checks write
-reg [10:0] s22_vd;
-reg s22_evp, s22_cecnt;
-reg [127:0] s22_ev;
-always @* begin
-    s22_vd = {p21_reg[F_DONE], p21_reg[F_VK +: 2], p21_reg[F_WHY +: 8]};
-    s22_evp = p21_reg[F_EVP];
-    s22_ev = p21_reg[F_EV +: 128];
-    s22_cecnt = p21_reg[F_CECNT];
-    tun22 = p21_reg[F_TUN +: 2] == TUN_GENEVE || p21_reg[F_TUN +: 2] == TUN_GBP;
-    if (!p21_reg[F_DONE] && p21_reg[F_CLS +: 2] != PORT_CLASS_VPORT[1:0]) begin
-        if (p21_reg[F_TUN +: 2] == TUN_GENEVE && cfg_auth && sip_hash[31:0] != p21_reg[F_TMAC +: 32]) begin
-            s22_vd = vd(1'b0, DROP_TAG_BAD_MAC);
-        end else if (p21_reg[F_LEPMISS]) begin
-            s22_vd = vd(1'b0, DROP_NO_LOCAL_EP);
-        end else if (tun22) begin
-            if (!p21_reg[F_CEHIT]) begin
-                s22_vd = vd(1'b1, PUNT_CTX_UNKNOWN);
-                s22_evp = 1'b1;
-                s22_ev = event_rec(EVENT_KIND_CTX_UNKNOWN[7:0], PUNT_CTX_UNKNOWN, p21_reg[F_PORT +: 16],
-                                   p21_reg[F_SCTX +: 24], p21_reg[F_TEPOCH +: 8], 32'd0, ts_us[31:0]);
-            end else if (p21_reg[F_TUN +: 2] == TUN_GENEVE && p21_reg[F_TEPOCH +: 8] != p21_reg[F_CEEPOCH +: 8]) begin
-                // the context's entry counts every packet that finds it, a stale one too
-                s22_cecnt = 1'b1;
-                s22_vd = vd(1'b1, PUNT_CTX_STALE_EPOCH);
-                s22_evp = 1'b1;
-                s22_ev = event_rec(EVENT_KIND_CTX_STALE_EPOCH[7:0], PUNT_CTX_STALE_EPOCH, p21_reg[F_PORT +: 16],
-                                   p21_reg[F_SCTX +: 24], p21_reg[F_TEPOCH +: 8], 32'd0, ts_us[31:0]);
-            end else begin
-                s22_cecnt = 1'b1;
-            end
-        end
-    end
-end
+wire [10:0] s22_vd;
+wire s22_evp, s22_cecnt;
+wire [127:0] s22_ev;
+ztnic_rx_check rx_check (
+    .ts(ts_us[31:0]), .auth(cfg_auth), .mac(sip_hash[31:0]),
+    .s_vd({p21_reg[F_DONE], p21_reg[F_VK +: 2], p21_reg[F_WHY +: 8]}),
+    .s_evp(p21_reg[F_EVP]), .s_ev(p21_reg[F_EV +: 128]), .s_cecnt(p21_reg[F_CECNT]),
+    .cls(p21_reg[F_CLS +: 2]), .tun(p21_reg[F_TUN +: 2]), .port(p21_reg[F_PORT +: 16]),
+    .sctx(p21_reg[F_SCTX +: 24]), .tepoch(p21_reg[F_TEPOCH +: 8]), .tmac(p21_reg[F_TMAC +: 32]),
+    .lepmiss(p21_reg[F_LEPMISS]), .cehit(p21_reg[F_CEHIT]), .ceepoch(p21_reg[F_CEEPOCH +: 8]),
+    .m_vd(s22_vd), .m_evp(s22_evp), .m_ev(s22_ev), .m_cecnt(s22_cecnt));
 
 always @* begin
     p22 = p21_reg;
@@ -1151,423 +921,42 @@ end
 // ---------------------------------------------------------------------------
 // stage 24: conntrack decide and write (datapath.md §5)
 // ---------------------------------------------------------------------------
-// the write each way received in the clock the packet in stage 23 was read
-reg [3:0] ctf_v_reg = 0;
-reg [4*CT_ADDR_W-1:0] ctf_a_reg;
-reg [4*L_CONNTRACK_W-1:0] ctf_d_reg;
-
-reg [3:0] dp_we;
-reg [4*L_CONNTRACK_W-1:0] dp_wd;
+// ztnic_ct_decide: the ways as the packet must see them (the write of the packet just
+// ahead forwarded), the hit search, TCP tracking, the decision and the way writes
 wire [CT_ADDR_W-1:0] ct_addr_lo23 = p23_reg[F_H32 +: CT_ADDR_W] & ct_mask;
 wire [CT_ADDR_W-1:0] ct_addr_hi23 = h16_ext(p23_reg[F_H16 +: 16]) & ct_mask;
-wire [4*CT_ADDR_W-1:0] dp_wa = {ct_addr_hi23, ct_addr_hi23, ct_addr_lo23, ct_addr_lo23};
+wire [3:0] dp_we;
+wire [4*CT_ADDR_W-1:0] dp_wa;
+wire [4*L_CONNTRACK_W-1:0] dp_wd;
+wire [PHV_W-1:0] p24;
+reg [PHV_W-1:0] p24_reg;
 
-// the ways as the packet must see them: RAM data, or the write it could not see
-reg [4*L_CONNTRACK_W-1:0] ct_view;
-integer fw;
-always @* begin
-    for (fw = 0; fw < 4; fw = fw + 1) begin
-        if (ctf_v_reg[fw] && ctf_a_reg[fw*CT_ADDR_W +: CT_ADDR_W] == dp_wa[fw*CT_ADDR_W +: CT_ADDR_W]) begin
-            ct_view[fw*L_CONNTRACK_W +: L_CONNTRACK_W] = ctf_d_reg[fw*L_CONNTRACK_W +: L_CONNTRACK_W];
-        end else begin
-            ct_view[fw*L_CONNTRACK_W +: L_CONNTRACK_W] = ct_a_rd[fw*L_CONNTRACK_W +: L_CONNTRACK_W];
-        end
-    end
-end
-
-reg ct_hit;
-reg [1:0] ct_hway;
-reg [L_CONNTRACK_W-1:0] ct_he;
-reg ct_free;
-reg [1:0] ct_fway;
-reg ct_evict;
-reg [1:0] ct_eway;
-reg ovf_hit;
-reg ovf_orig_lo;
-reg [L_CONNTRACK_W-1:0] cw;
-reg [L_CT_OVERFLOW_W-1:0] ow;
-integer cj;
-always @* begin
-    ct_hit = 1'b0; ct_hway = 0; ct_he = 0;
-    ct_free = 1'b0; ct_fway = 0;
-    ct_evict = 1'b0; ct_eway = 0;
-    ovf_hit = 1'b0; ovf_orig_lo = 1'b0;
-    cw = 0; ow = 0;
-    for (cj = 3; cj >= 0; cj = cj - 1) begin
-        cw = ct_view[cj*L_CONNTRACK_W +: L_CONNTRACK_W];
-        if (cw[L_CONNTRACK_VALID_LSB] && !ct_expired(cw, ts_us, cfg_timeouts)) begin
-            if (cw[L_CONNTRACK_KEY_LSB +: 312] == p23_reg[F_KEY +: 312]) begin
-                ct_hit = 1'b1;
-                ct_hway = cj[1:0];
-                ct_he = cw;
-            end
-            if (!cw[L_CONNTRACK_ASSURED_LSB]) begin
-                ct_evict = 1'b1;
-                ct_eway = cj[1:0];
-            end
-        end else begin
-            ct_free = 1'b1;
-            ct_fway = cj[1:0];
-        end
-        ow = ovf_a_rd[cj*L_CT_OVERFLOW_W +: L_CT_OVERFLOW_W];
-        if (ow[L_CT_OVERFLOW_VALID_LSB] && ow[L_CT_OVERFLOW_KEY_LSB +: 312] == p23_reg[F_KEY +: 312]) begin
-            ovf_hit = 1'b1;
-            ovf_orig_lo = ow[L_CT_OVERFLOW_ORIG_LO_LSB];
-        end
-    end
-end
-
-// the hit entry after a re-check (generation updated) and the direction
-reg ct_stale, ct_reply, ct_view_orig, ct_re_allow, ct_rechk;
-reg [L_CONNTRACK_W-1:0] ent;
-always @* begin
-    ct_reply = p23_reg[F_SRCLO] != ct_he[L_CONNTRACK_ORIG_LO_LSB];
-    ct_stale = ct_he[L_CONNTRACK_GEN_LSB +: 16] != cfg_policy_gen;
-    // the re-check uses the originator's view of the connection
-    ct_view_orig = !ct_reply;
-    ct_re_allow = ct_view_orig ? (p23_reg[F_PFV] && p23_reg[F_PFA]) : (p23_reg[F_PRV] && p23_reg[F_PRA]);
-    ct_rechk = ct_stale && ct_re_allow;
-    ent = ct_he;
-    if (ct_rechk) begin
-        ent[L_CONNTRACK_GEN_LSB +: 32] = {16'd0, cfg_policy_gen};
-    end
-end
-
-// TCP tracking of the hit entry (ztnic_tcp_track: Linux 6.x nf_conntrack_tcp_packet
-// and tcp_in_window, datapath.md §5) and the entry the hit becomes (ne).
-// outcome: 1 invalid (the entry is written only when ct_inv_wr), 2 reopen, 3 passes
-// without moving the connection, 4 passes and moved it, 5 passes and ends it
-localparam [2:0] O_INV = 3'd1, O_REOPEN = 3'd2, O_MOVED = 3'd4, O_KILL = 3'd5;
-wire [5:0] fl = p23_reg[F_FLAGS +: 6];
-wire [2:0] tt_outcome;
-wire tt_inv_write;
-wire [3:0] tt_state;
-wire tt_assured, tt_replied;
-wire [31:0] tt_orig_end;
-wire [31:0] tt_orig_maxend;
-wire [31:0] tt_orig_maxwin;
-wire [31:0] tt_orig_maxack;
-wire tt_orig_maxack_set;
-wire tt_orig_close_init;
-wire [31:0] tt_reply_end;
-wire [31:0] tt_reply_maxend;
-wire [31:0] tt_reply_maxwin;
-wire [31:0] tt_reply_maxack;
-wire tt_reply_maxack_set;
-wire tt_reply_close_init;
-wire [2:0] tt_last_class;
-wire tt_last_reply;
-wire [31:0] tt_last_ack;
-wire [31:0] tt_last_end;
-wire [15:0] tt_last_win;
-
-ztnic_tcp_track tcp_track_inst (
-    .reply(ct_reply),
-    .flags(fl),
-    .seq(p23_reg[F_SEQ +: 32]),
-    .ack(p23_reg[F_ACK +: 32]),
-    .paylen(p23_reg[F_PAYLEN +: 16]),
-    .win(p23_reg[F_WIN +: 16]),
-    .wscale(cfg_tcp_wscale),
-    .state(ent[L_CONNTRACK_STATE_LSB +: 4]),
-    .assured(ent[L_CONNTRACK_ASSURED_LSB]),
-    .replied(ent[L_CONNTRACK_REPLIED_LSB]),
-    .orig_end(ent[L_CONNTRACK_ORIG_END_LSB +: 32]),
-    .orig_maxend(ent[L_CONNTRACK_ORIG_MAXEND_LSB +: 32]),
-    .orig_maxwin(ent[L_CONNTRACK_ORIG_MAXWIN_LSB +: 32]),
-    .orig_maxack(ent[L_CONNTRACK_ORIG_MAXACK_LSB +: 32]),
-    .orig_maxack_set(ent[L_CONNTRACK_ORIG_MAXACK_SET_LSB]),
-    .orig_close_init(ent[L_CONNTRACK_ORIG_CLOSE_INIT_LSB]),
-    .reply_end(ent[L_CONNTRACK_REPLY_END_LSB +: 32]),
-    .reply_maxend(ent[L_CONNTRACK_REPLY_MAXEND_LSB +: 32]),
-    .reply_maxwin(ent[L_CONNTRACK_REPLY_MAXWIN_LSB +: 32]),
-    .reply_maxack(ent[L_CONNTRACK_REPLY_MAXACK_LSB +: 32]),
-    .reply_maxack_set(ent[L_CONNTRACK_REPLY_MAXACK_SET_LSB]),
-    .reply_close_init(ent[L_CONNTRACK_REPLY_CLOSE_INIT_LSB]),
-    .last_class(ent[L_CONNTRACK_LAST_CLASS_LSB +: 3]),
-    .last_reply(ent[L_CONNTRACK_LAST_REPLY_LSB]),
-    .last_ack(ent[L_CONNTRACK_LAST_ACK_LSB +: 32]),
-    .last_end(ent[L_CONNTRACK_LAST_END_LSB +: 32]),
-    .last_win(ent[L_CONNTRACK_LAST_WIN_LSB +: 16]),
-    .outcome(tt_outcome),
-    .inv_write(tt_inv_write),
-    .out_state(tt_state),
-    .out_assured(tt_assured),
-    .out_replied(tt_replied),
-    .out_orig_end(tt_orig_end),
-    .out_orig_maxend(tt_orig_maxend),
-    .out_orig_maxwin(tt_orig_maxwin),
-    .out_orig_maxack(tt_orig_maxack),
-    .out_orig_maxack_set(tt_orig_maxack_set),
-    .out_orig_close_init(tt_orig_close_init),
-    .out_reply_end(tt_reply_end),
-    .out_reply_maxend(tt_reply_maxend),
-    .out_reply_maxwin(tt_reply_maxwin),
-    .out_reply_maxack(tt_reply_maxack),
-    .out_reply_maxack_set(tt_reply_maxack_set),
-    .out_reply_close_init(tt_reply_close_init),
-    .out_last_class(tt_last_class),
-    .out_last_reply(tt_last_reply),
-    .out_last_ack(tt_last_ack),
-    .out_last_end(tt_last_end),
-    .out_last_win(tt_last_win)
+ztnic_ct_decide #(
+    .CT_ADDR_W(CT_ADDR_W)
+)
+ct_decide_inst (
+    .clk(clk),
+    .rst(rst),
+    .adv(adv),
+    .ts_us(ts_us),
+    .cfg_policy_gen(cfg_policy_gen),
+    .cfg_tcp_wscale(cfg_tcp_wscale),
+    .cfg_timeouts(cfg_timeouts),
+    .s_valid(v_reg[23]),
+    .s_phv(p23_reg),
+    .addr_lo(ct_addr_lo23),
+    .addr_hi(ct_addr_hi23),
+    .ct_rd(ct_a_rd),
+    .ovf_rd(ovf_a_rd),
+    .m_phv(p24),
+    .wr_en(dp_we),
+    .wr_addr(dp_wa),
+    .wr_data(dp_wd)
 );
-
-reg [2:0] outcome;
-reg ct_inv_wr;
-reg [L_CONNTRACK_W-1:0] ne;
-always @* begin
-    ne = ent;
-    outcome = O_MOVED;
-    ct_inv_wr = 1'b0;
-    if (ent[L_CONNTRACK_KIND_LSB +: 2] == CT_KIND_TCP[1:0]) begin
-        outcome = tt_outcome;
-        ct_inv_wr = tt_inv_write;
-        ne[L_CONNTRACK_STATE_LSB +: 4] = tt_state;
-        ne[L_CONNTRACK_ASSURED_LSB] = tt_assured;
-        ne[L_CONNTRACK_REPLIED_LSB] = tt_replied;
-        ne[L_CONNTRACK_ORIG_END_LSB +: 32] = tt_orig_end;
-        ne[L_CONNTRACK_ORIG_MAXEND_LSB +: 32] = tt_orig_maxend;
-        ne[L_CONNTRACK_ORIG_MAXWIN_LSB +: 32] = tt_orig_maxwin;
-        ne[L_CONNTRACK_ORIG_MAXACK_LSB +: 32] = tt_orig_maxack;
-        ne[L_CONNTRACK_ORIG_MAXACK_SET_LSB] = tt_orig_maxack_set;
-        ne[L_CONNTRACK_ORIG_CLOSE_INIT_LSB] = tt_orig_close_init;
-        ne[L_CONNTRACK_REPLY_END_LSB +: 32] = tt_reply_end;
-        ne[L_CONNTRACK_REPLY_MAXEND_LSB +: 32] = tt_reply_maxend;
-        ne[L_CONNTRACK_REPLY_MAXWIN_LSB +: 32] = tt_reply_maxwin;
-        ne[L_CONNTRACK_REPLY_MAXACK_LSB +: 32] = tt_reply_maxack;
-        ne[L_CONNTRACK_REPLY_MAXACK_SET_LSB] = tt_reply_maxack_set;
-        ne[L_CONNTRACK_REPLY_CLOSE_INIT_LSB] = tt_reply_close_init;
-        ne[L_CONNTRACK_LAST_CLASS_LSB +: 3] = tt_last_class;
-        ne[L_CONNTRACK_LAST_REPLY_LSB] = tt_last_reply;
-        ne[L_CONNTRACK_LAST_ACK_LSB +: 32] = tt_last_ack;
-        ne[L_CONNTRACK_LAST_END_LSB +: 32] = tt_last_end;
-        ne[L_CONNTRACK_LAST_WIN_LSB +: 16] = tt_last_win;
-        if (tt_outcome == O_MOVED) begin
-            ne[L_CONNTRACK_LAST_SEEN_LSB +: 64] = ts_us;
-        end
-    end else begin
-        ne[L_CONNTRACK_LAST_SEEN_LSB +: 64] = ts_us;
-        if (ct_reply) begin
-            ne[L_CONNTRACK_REPLIED_LSB] = 1'b1;
-            if (ent[L_CONNTRACK_KIND_LSB +: 2] != CT_KIND_ICMP[1:0]) begin
-                ne[L_CONNTRACK_ASSURED_LSB] = 1'b1;
-            end
-        end
-    end
-end
-
-// the entry a new connection inserts (used when the decide stage inserts)
-reg [2:0] k24;
-reg [L_CONNTRACK_W-1:0] ins;
-always @* begin
-    k24 = p23_reg[F_KIND +: 3];
-    ins = 0;
-    ins[L_CONNTRACK_VALID_LSB] = 1'b1;
-    ins[L_CONNTRACK_KEY_LSB +: 312] = p23_reg[F_KEY +: 312];
-    ins[L_CONNTRACK_ORIG_LO_LSB] = p23_reg[F_SRCLO];
-    ins[L_CONNTRACK_LAST_SEEN_LSB +: 64] = ts_us;
-    ins[L_CONNTRACK_GEN_LSB +: 32] = {16'd0, cfg_policy_gen};
-    case (k24)
-        K_TCP: begin
-            ins[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_TCP[1:0];
-            ins[L_CONNTRACK_STATE_LSB +: 4] = T_SS;
-            ins[L_CONNTRACK_ORIG_END_LSB +: 32] = p23_reg[F_SEQ +: 32] + {16'd0, p23_reg[F_PAYLEN +: 16]} + 32'd1 + {31'd0, fl[0]};
-            ins[L_CONNTRACK_ORIG_MAXEND_LSB +: 32] = p23_reg[F_SEQ +: 32] + {16'd0, p23_reg[F_PAYLEN +: 16]} + 32'd1 + {31'd0, fl[0]};
-            ins[L_CONNTRACK_ORIG_MAXWIN_LSB +: 32] = (p23_reg[F_WIN +: 16] == 0) ? 32'd1 : {16'd0, p23_reg[F_WIN +: 16]};
-        end
-        K_UDP: ins[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_UDP[1:0];
-        K_ECHO_REQ: ins[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_ICMP[1:0];
-        default: ins[L_CONNTRACK_KIND_LSB +: 2] = CT_KIND_OTHER[1:0];
-    endcase
-end
-
-// the decision: verdict, ct_state, rule, event, and which writes to make
-reg [PHV_W-1:0] p24_reg, p24;
-reg go_new, fr24;
-reg [1:0] fw24, iw;
-reg del24, upd24, ins24, upd_ne;
-reg [L_CONNTRACK_W-1:0] upd_d;
-reg [7:0] why24;
-reg [10:0] s24_vd;
-reg s24_ctv, s24_rulev, s24_evp;
-reg [5:0] s24_cts;
-reg [31:0] s24_rule;
-reg [15:0] s24_rslot;
-reg [127:0] s24_ev;
-always @* begin
-    s24_vd = {p23_reg[F_DONE], p23_reg[F_VK +: 2], p23_reg[F_WHY +: 8]};
-    s24_ctv = p23_reg[F_CTV];
-    s24_cts = p23_reg[F_CTS +: 6];
-    s24_rulev = p23_reg[F_RULEV];
-    s24_rule = p23_reg[F_RULE +: 32];
-    s24_rslot = p23_reg[F_RSLOT +: 16];
-    s24_evp = p23_reg[F_EVP];
-    s24_ev = p23_reg[F_EV +: 128];
-    del24 = 1'b0;
-    upd24 = 1'b0;
-    ins24 = 1'b0;
-    upd_ne = 1'b0;
-    go_new = 1'b0;
-    fr24 = ct_free;
-    fw24 = ct_fway;
-    iw = 0;
-    why24 = 0;
-    if (v_reg[23] && !p23_reg[F_DONE]) begin
-        s24_ctv = 1'b1;
-        if (k24 == K_ICMP_OTHER || (k24 == K_TCP && !flags_valid(fl))) begin
-            s24_cts = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
-            s24_vd = vd(1'b0, DROP_CT_INVALID);
-        end else if (k24 == K_ICMP_ERR) begin
-            // Linux: an error about a flow must go to the flow's own address, the
-            // source of the quoted packet
-            if ((ct_hit || ovf_hit) && p23_reg[F_DST +: 128] == p23_reg[F_ESRC +: 128]) begin
-                s24_cts = ct_bits(1'b0, 1'b0, 1'b1, 1'b0, 1'b0);
-            end else begin
-                s24_cts = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
-                s24_vd = vd(1'b0, DROP_CT_INVALID);
-            end
-        end else if (ct_hit && ct_stale && !ct_re_allow && outcome != O_REOPEN) begin
-            // revoked by a policy change: delete the entry, drop with the policy's reason
-            // (a SYN reopening a closed connection is not: only the new one is checked)
-            s24_rulev = ct_view_orig ? p23_reg[F_PFV] : p23_reg[F_PRV];
-            s24_rule = ct_view_orig ? p23_reg[F_PFID +: 32] : p23_reg[F_PRID +: 32];
-            s24_rslot = ct_view_orig ? p23_reg[F_PFSLOT +: 16] : p23_reg[F_PRSLOT +: 16];
-            del24 = 1'b1;
-            s24_cts = ct_bits(!ct_he[L_CONNTRACK_REPLIED_LSB] && !ct_reply, ct_he[L_CONNTRACK_REPLIED_LSB],
-                              1'b0, ct_reply, 1'b0);
-            why24 = s24_rulev ? DROP_POLICY_DENY : DROP_POLICY_DEFAULT_DENY;
-            s24_vd = vd(1'b0, why24);
-            s24_evp = 1'b1;
-            s24_ev = event_rec(EVENT_KIND_CT_DELETE[7:0], why24, p23_reg[F_PORT +: 16],
-                               p23_reg[F_SCTX +: 24], 8'd0, p23_reg[F_H32 +: 32], ts_us[31:0]);
-        end else if (ct_hit) begin
-            if (ct_rechk) begin
-                s24_rulev = ct_view_orig ? p23_reg[F_PFV] : p23_reg[F_PRV];
-                s24_rule = ct_view_orig ? p23_reg[F_PFID +: 32] : p23_reg[F_PRID +: 32];
-                s24_rslot = ct_view_orig ? p23_reg[F_PFSLOT +: 16] : p23_reg[F_PRSLOT +: 16];
-            end
-            case (outcome)
-                O_INV: begin
-                    // invalid: a re-check's generation update is kept, and the window
-                    // data a failing segment set up (ct_inv_wr, as Linux does)
-                    if (ct_rechk || ct_inv_wr) begin
-                        upd24 = 1'b1;
-                        upd_ne = ct_inv_wr;
-                    end
-                    s24_cts = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
-                    s24_vd = vd(1'b0, DROP_CT_INVALID);
-                end
-                O_KILL: begin
-                    // a RST before any reply: passes, and the entry is deleted
-                    del24 = 1'b1;
-                    s24_cts = ct_bits(!ct_reply, 1'b0, 1'b0, ct_reply, 1'b0);
-                end
-                O_REOPEN: begin
-                    // a SYN reopening TIME_WAIT / CLOSE: delete, then as a new connection
-                    del24 = 1'b1;
-                    if (!fr24 || ct_hway < fw24) begin
-                        fr24 = 1'b1;
-                        fw24 = ct_hway;
-                    end
-                    go_new = 1'b1;
-                end
-                default: begin
-                    // passes: the entry as the tracker left it (last segment, replied,
-                    // and for a moved connection state, windows and timer)
-                    upd24 = 1'b1;
-                    upd_ne = 1'b1;
-                    s24_cts = ct_bits(!ne[L_CONNTRACK_REPLIED_LSB] && !ct_reply, ne[L_CONNTRACK_REPLIED_LSB],
-                                      1'b0, ct_reply, 1'b0);
-                    if (!ne[L_CONNTRACK_REPLIED_LSB] && !ct_reply && !ct_rechk) begin
-                        // still `new`: the policy decides this packet too
-                        s24_rulev = p23_reg[F_PFV];
-                        s24_rule = p23_reg[F_PFID +: 32];
-                        s24_rslot = p23_reg[F_PFSLOT +: 16];
-                        if (!(p23_reg[F_PFV] && p23_reg[F_PFA])) begin
-                            s24_vd = vd(1'b0, p23_reg[F_PFV] ? DROP_POLICY_DENY : DROP_POLICY_DEFAULT_DENY);
-                        end
-                    end
-                end
-            endcase
-        end else if (ovf_hit) begin
-            s24_cts = ct_bits(1'b0, 1'b1, 1'b0, p23_reg[F_SRCLO] != ovf_orig_lo, 1'b0);
-        end else begin
-            go_new = 1'b1;
-        end
-        if (go_new) begin
-            s24_cts = ct_bits(1'b1, 1'b0, 1'b0, 1'b0, 1'b0);
-            if ((k24 == K_TCP && flag_class(fl) != C_SYN) || k24 == K_ECHO_REP) begin
-                s24_cts = ct_bits(1'b0, 1'b0, 1'b0, 1'b0, 1'b1);
-                s24_vd = vd(1'b0, DROP_CT_INVALID);
-            end else begin
-                s24_rulev = p23_reg[F_PFV];
-                s24_rule = p23_reg[F_PFID +: 32];
-                s24_rslot = p23_reg[F_PFSLOT +: 16];
-                iw = fr24 ? fw24 : ct_eway;
-                if (!(p23_reg[F_PFV] && p23_reg[F_PFA])) begin
-                    s24_vd = vd(1'b0, p23_reg[F_PFV] ? DROP_POLICY_DENY : DROP_POLICY_DEFAULT_DENY);
-                end else if (fr24 || ct_evict) begin
-                    ins24 = 1'b1;
-                    s24_evp = 1'b1;
-                    // the record names the slot: ways 2 and 3 are indexed by the CRC-16,
-                    // which the runtime cannot derive from anything else it is told
-                    s24_ev = event_rec(EVENT_KIND_CT_NEW[7:0], 8'd0, p23_reg[F_PORT +: 16],
-                                       p23_reg[F_SCTX +: 24], 8'd0,
-                                       {{(30 - CT_ADDR_W){1'b0}}, iw, iw[1] ? ct_addr_hi23 : ct_addr_lo23},
-                                       ts_us[31:0]);
-                end else begin
-                    s24_vd = vd(1'b1, PUNT_CT_FULL);
-                    s24_evp = 1'b1;
-                    s24_ev = event_rec(EVENT_KIND_CT_FULL[7:0], PUNT_CT_FULL, p23_reg[F_PORT +: 16],
-                                       p23_reg[F_SCTX +: 24], 8'd0, p23_reg[F_H32 +: 32], ts_us[31:0]);
-                end
-            end
-        end
-    end
-end
-
-always @* begin
-    // an update writes the hit entry as updated (or only re-checked: generation)
-    upd_d = upd_ne ? ne : ent;
-    p24 = p23_reg;
-    p24[F_DONE] = s24_vd[10];
-    p24[F_VK +: 2] = s24_vd[9:8];
-    p24[F_WHY +: 8] = s24_vd[7:0];
-    p24[F_CTV] = s24_ctv;
-    p24[F_CTS +: 6] = s24_cts;
-    p24[F_RULEV] = s24_rulev;
-    p24[F_RULE +: 32] = s24_rule;
-    p24[F_RSLOT +: 16] = s24_rslot;
-    p24[F_EVP] = s24_evp;
-    p24[F_EV +: 128] = s24_ev;
-end
-
-// the writes of the decide stage, way by way: a delete, an update of the hit entry,
-// an insert (an insert into the way just deleted replaces the delete)
-integer dw;
-always @* begin
-    for (dw = 0; dw < 4; dw = dw + 1) begin
-        dp_we[dw] = adv && (((del24 || upd24) && ct_hway == dw[1:0]) || (ins24 && iw == dw[1:0]));
-        if (ins24 && iw == dw[1:0]) begin
-            dp_wd[dw*L_CONNTRACK_W +: L_CONNTRACK_W] = ins;
-        end else if (upd24 && ct_hway == dw[1:0]) begin
-            dp_wd[dw*L_CONNTRACK_W +: L_CONNTRACK_W] = upd_d;
-        end else begin
-            dp_wd[dw*L_CONNTRACK_W +: L_CONNTRACK_W] = 0;
-        end
-    end
-end
 
 always @(posedge clk) begin
     if (adv) begin
         p24_reg <= p24 & LIVE24;
-        ctf_v_reg <= dp_we;
-        ctf_a_reg <= dp_wa;
-        ctf_d_reg <= dp_wd;
-    end
-    if (rst) begin
-        ctf_v_reg <= 0;
     end
 end
 
@@ -1584,74 +973,36 @@ always @(posedge clk) begin
     end
 end
 
-// the last write of each counter RAM (made in the clock stage 25 was read)
-reg cef_v_reg = 1'b0, rcf_v_reg = 1'b0;
-reg [CTR_CE_W-1:0] cef_a_reg;
-reg [CTR_RULE_W-1:0] rcf_a_reg;
-reg [127:0] cef_d_reg, rcf_d_reg;
-
+// the read-modify-write of each counter RAM, forwarding the last write
 wire [15:0] bytes25 = p25_reg[F_LEN +: 16] - p25_reg[F_PRE +: 16];
-wire [127:0] cec_old = (cef_v_reg && cef_a_reg == p25_reg[F_CESLOT +: CTR_CE_W]) ? cef_d_reg : cec_a_rd;
-wire [127:0] rc_old = (rcf_v_reg && rcf_a_reg == p25_reg[F_RSLOT +: CTR_RULE_W]) ? rcf_d_reg : rc_a_rd;
-wire cec_dp_we = adv && v_reg[25] && p25_reg[F_CECNT];
-wire rc_dp_we = adv && v_reg[25] && p25_reg[F_RULEV];
-wire [127:0] cec_new = {cec_old[127:64] + {48'd0, bytes25}, cec_old[63:0] + 64'd1};
-wire [127:0] rc_new = {rc_old[127:64] + {48'd0, bytes25}, rc_old[63:0] + 64'd1};
+wire cec_dp_we, rc_dp_we;
+wire [127:0] cec_new, rc_new;
 
-always @(posedge clk) begin
-    if (adv) begin
-        cef_v_reg <= cec_dp_we;
-        cef_a_reg <= p25_reg[F_CESLOT +: CTR_CE_W];
-        cef_d_reg <= cec_new;
-        rcf_v_reg <= rc_dp_we;
-        rcf_a_reg <= p25_reg[F_RSLOT +: CTR_RULE_W];
-        rcf_d_reg <= rc_new;
-    end
-    if (rst) begin
-        cef_v_reg <= 1'b0;
-        rcf_v_reg <= 1'b0;
-    end
-end
+ztnic_counters #(.ADDR_W(CTR_CE_W)) ctx_counters (
+    .clk(clk), .rst(rst), .adv(adv),
+    .s_count(v_reg[25] && p25_reg[F_CECNT]), .s_slot(p25_reg[F_CESLOT +: CTR_CE_W]),
+    .s_bytes(bytes25), .rd_data(cec_a_rd), .m_we(cec_dp_we), .m_data(cec_new));
+ztnic_counters #(.ADDR_W(CTR_RULE_W)) rule_counters (
+    .clk(clk), .rst(rst), .adv(adv),
+    .s_count(v_reg[25] && p25_reg[F_RULEV]), .s_slot(p25_reg[F_RSLOT +: CTR_RULE_W]),
+    .s_bytes(bytes25), .rd_data(rc_a_rd), .m_we(rc_dp_we), .m_data(rc_new));
 
 // act (datapath.md §7)
 reg [PHV_W-1:0] p26_reg, p26;
 // the fields act writes
-reg [15:0] s26_oport, s26_skip, s26_endp;
-reg [6:0] s26_plen;
-reg [31:0] s26_mac;
-always @* begin
-    s26_oport = p25_reg[F_OPORT +: 16];
-    s26_plen = p25_reg[F_PLEN +: 7];
-    s26_skip = p25_reg[F_SKIP +: 16];
-    s26_endp = p25_reg[F_ENDP +: 16];
-    s26_mac = p25_reg[F_MAC +: 32];
-    if (!p25_reg[F_DONE]) begin
-        if (p25_reg[F_CLS +: 2] == PORT_CLASS_VPORT[1:0]) begin
-            case (p25_reg[F_ACT +: 2])
-                A_LOCAL: s26_oport = p25_reg[F_OVPORT +: 16];
-                A_NATIVE: s26_oport = cfg_uplink_port;
-                default: begin
-                    s26_oport = cfg_uplink_port;
-                    s26_plen = (p25_reg[F_ACT +: 2] == A_GENEVE) ? 7'd62 : 7'd50;
-                end
-            endcase
-            if (!cfg_auth) begin
-                s26_mac = 32'd0;
-            end
-        end else begin
-            s26_oport = p25_reg[F_OVPORT +: 16];
-            if (p25_reg[F_TUN +: 2] != TUN_NONE) begin
-                s26_skip = p25_reg[F_INS +: 16];
-                s26_endp = p25_reg[F_INE +: 16];
-            end
-        end
-    end else if (p25_reg[F_VK +: 2] == V_PUNT) begin
-        s26_oport = cfg_cpu_port;
-        s26_plen = 7'd4;
-        s26_skip = p25_reg[F_PRE +: 16];
-        s26_endp = p25_reg[F_LEN +: 16];
-    end
-end
+wire [15:0] s26_oport, s26_skip, s26_endp;
+wire [6:0] s26_plen;
+wire [31:0] s26_mac;
+
+ztnic_act act_26 (
+    .cfg_uplink_port(cfg_uplink_port), .cfg_cpu_port(cfg_cpu_port), .cfg_auth(cfg_auth),
+    .done(p25_reg[F_DONE]), .vk(p25_reg[F_VK +: 2]), .cls(p25_reg[F_CLS +: 2]),
+    .act(p25_reg[F_ACT +: 2]), .tun(p25_reg[F_TUN +: 2]), .ovport(p25_reg[F_OVPORT +: 16]),
+    .pre(p25_reg[F_PRE +: 16]), .len(p25_reg[F_LEN +: 16]),
+    .ins(p25_reg[F_INS +: 16]), .ine(p25_reg[F_INE +: 16]),
+    .oport(p25_reg[F_OPORT +: 16]), .plen(p25_reg[F_PLEN +: 7]), .skip(p25_reg[F_SKIP +: 16]),
+    .endp(p25_reg[F_ENDP +: 16]), .mac(p25_reg[F_MAC +: 32]),
+    .m_oport(s26_oport), .m_plen(s26_plen), .m_skip(s26_skip), .m_endp(s26_endp), .m_mac(s26_mac));
 
 always @* begin
     p26 = p25_reg;
@@ -1671,60 +1022,14 @@ end
 // ---------------------------------------------------------------------------
 // encapsulation header (Ethernet + IPv4 + UDP + Geneve/VXLAN), byte i at [8i +: 8]
 // ---------------------------------------------------------------------------
-reg [511:0] encap;
-reg [15:0] e_inner, e_udp, e_ip;
-reg [31:0] e_sum;
-reg [15:0] e_csum;
-reg [15:0] e_sport;
-reg [1:0] e_act;
-reg [31:0] e_vtep, e_mac;
-reg [23:0] e_ctx;
-reg [7:0] e_epoch;
-always @* begin
-    e_act = p26_reg[F_ACT +: 2];
-    e_vtep = p26_reg[F_VTEP +: 32];
-    e_mac = p26_reg[F_MAC +: 32];
-    e_ctx = p26_reg[F_SCTX +: 24];
-    e_epoch = p26_reg[F_EPOCH +: 8];
-    e_inner = p26_reg[F_LEN +: 16] - p26_reg[F_PRE +: 16];
-    e_udp = 16'd8 + ((e_act == A_GENEVE) ? 16'd20 : 16'd8) + e_inner;
-    e_ip = 16'd20 + e_udp;
-    e_sport = 16'hc000 | (p26_reg[F_H16OWN +: 16] & 16'h3fff);
-    e_sum = 32'h4500 + {16'd0, e_ip} + 32'h4000 + 32'h4011
-        + {16'd0, cfg_local_vtep_ip[31:16]} + {16'd0, cfg_local_vtep_ip[15:0]}
-        + {16'd0, e_vtep[31:16]} + {16'd0, e_vtep[15:0]};
-    e_sum = {16'd0, e_sum[15:0]} + {16'd0, e_sum[31:16]};
-    e_sum = {16'd0, e_sum[15:0]} + {16'd0, e_sum[31:16]};
-    e_csum = ~e_sum[15:0];
-    encap = 0;
-    encap[0 +: 48] = {cfg_gateway_mac[7:0], cfg_gateway_mac[15:8], cfg_gateway_mac[23:16],
-                      cfg_gateway_mac[31:24], cfg_gateway_mac[39:32], cfg_gateway_mac[47:40]};
-    encap[48 +: 48] = {cfg_local_mac[7:0], cfg_local_mac[15:8], cfg_local_mac[23:16],
-                       cfg_local_mac[31:24], cfg_local_mac[39:32], cfg_local_mac[47:40]};
-    encap[96 +: 16] = 16'h0008;
-    encap[112 +: 16] = 16'h0045;
-    encap[128 +: 16] = {e_ip[7:0], e_ip[15:8]};
-    encap[144 +: 16] = 16'h0000;
-    encap[160 +: 16] = 16'h0040;
-    encap[176 +: 16] = 16'h1140;
-    encap[192 +: 16] = {e_csum[7:0], e_csum[15:8]};
-    encap[208 +: 32] = {cfg_local_vtep_ip[7:0], cfg_local_vtep_ip[15:8], cfg_local_vtep_ip[23:16], cfg_local_vtep_ip[31:24]};
-    encap[240 +: 32] = {e_vtep[7:0], e_vtep[15:8], e_vtep[23:16], e_vtep[31:24]};
-    encap[272 +: 16] = {e_sport[7:0], e_sport[15:8]};
-    encap[288 +: 16] = (e_act == A_GENEVE) ? 16'hc117 : 16'hb512;
-    encap[304 +: 16] = {e_udp[7:0], e_udp[15:8]};
-    encap[320 +: 16] = 16'h0000;
-    if (e_act == A_GENEVE) begin
-        encap[336 +: 32] = 32'h58654003;
-        encap[368 +: 32] = {8'h00, cfg_vni[7:0], cfg_vni[15:8], cfg_vni[23:16]};
-        encap[400 +: 32] = 32'h0281f0ff;
-        encap[432 +: 32] = {e_epoch, e_ctx[7:0], e_ctx[15:8], e_ctx[23:16]};
-        encap[464 +: 32] = {e_mac[7:0], e_mac[15:8], e_mac[23:16], e_mac[31:24]};
-    end else begin
-        encap[336 +: 32] = {e_ctx[7:0], e_ctx[15:8], 16'h0088};
-        encap[368 +: 32] = {8'h00, cfg_vni[7:0], cfg_vni[15:8], cfg_vni[23:16]};
-    end
-end
+wire [511:0] encap;
+ztnic_encap encap_hdr (
+    .cfg_local_vtep_ip(cfg_local_vtep_ip), .cfg_local_mac(cfg_local_mac),
+    .cfg_gateway_mac(cfg_gateway_mac), .cfg_vni(cfg_vni),
+    .geneve(p26_reg[F_ACT +: 2] == A_GENEVE), .vtep(p26_reg[F_VTEP +: 32]),
+    .ctx(p26_reg[F_SCTX +: 24]), .epoch(p26_reg[F_EPOCH +: 8]), .mac(p26_reg[F_MAC +: 32]),
+    .h16(p26_reg[F_H16OWN +: 16]), .inner_len(p26_reg[F_LEN +: 16] - p26_reg[F_PRE +: 16]),
+    .hdr(encap));
 
 wire [15:0] out_port = p26_reg[F_PORT +: 16];
 wire [511:0] punt_hdr = {480'd0, 8'h00, p26_reg[F_WHY +: 8], out_port[7:0], out_port[15:8]};
@@ -1759,244 +1064,111 @@ wire pkt_evt = out_fire && p26_reg[F_EVP];
 // ---------------------------------------------------------------------------
 // control-plane table access and the conntrack aging sweep (port B)
 // ---------------------------------------------------------------------------
-reg [TBL_W-1:0] crd_reg = 0, crd_next;
-reg cdone_reg = 1'b0, cdone_next;
-reg cerr_reg = 1'b0, cerr_next;
-reg [CT_ADDR_W+1:0] sweep_reg = 0, sweep_next;
-reg swchk_reg = 1'b0, swchk_next;
+// ztnic_table_access runs the window's accesses; ztnic_ct_sweep ages the conntrack in
+// the clocks no access uses port B. Port B of the conntrack: the data plane's writes,
+// overridden on a way by the sweep, or by an access (which runs with the pipeline
+// empty); of the counters: the data plane's writes or an access.
+wire ac_idle;
+wire [3:0] ac_ct_en;
+wire ac_cec_en, ac_rc_en;
+wire pc_we, drop_we, punt_we;
+wire [3:0] sw_en;
+wire sw_clear;
+wire [CT_ADDR_W-1:0] sw_addr;
+wire sw_evt_valid;
+wire [127:0] sw_evt;
 reg evo_valid_reg = 1'b0, evo_valid_next;
 reg [127:0] evo_reg = 0, evo_next;
-reg [TBL_W-1:0] tsel;
-reg pc_we;
-reg [PORT_CLASS_LOG2-1:0] pc_waddr;
-reg [1:0] pc_wdata;
-reg rem_we;
-reg [REM_IDX_W-1:0] rem_waddr;
-reg [L_REMOTE_EP_W-1:0] rem_wdata;
 
-wire [1:0] sw_way = sweep_reg[CT_ADDR_W +: 2];
-wire [L_CONNTRACK_W-1:0] sweep_entry = ct_b_rd[sw_way*L_CONNTRACK_W +: L_CONNTRACK_W];
-wire [2:0] tbl_var = tbl_index[POLICY_LOG2+2 +: 3];
-wire [1:0] tbl_pway = tbl_index[POLICY_LOG2 +: 2];
+// the flip-flop tables' entries at the window's index
+wire [1:0] pc_rd = port_class[tbl_index[PORT_CLASS_LOG2-1:0]];
+wire [L_REMOTE_EP_W-1:0] rem_rd = rem_rdata;
+wire [63:0] drop_rd = drop_cnt[tbl_index < DROP_CODES ? tbl_index[4:0] : 5'd0];
+wire [63:0] punt_rd = punt_cnt[tbl_index[2:0]];
+
+ztnic_table_access #(
+    .PORT_CLASS_LOG2(PORT_CLASS_LOG2), .VPORT_CTX_LOG2(VPORT_CTX_LOG2),
+    .LOCAL_EP_LOG2(LOCAL_EP_LOG2), .CTX_EPOCH_LOG2(CTX_EPOCH_LOG2),
+    .REMOTE_HOST_LOG2(REMOTE_HOST_LOG2), .REMOTE_EP_N(REMOTE_EP_N), .POLICY_LOG2(POLICY_LOG2),
+    .CT_ADDR_W(CT_ADDR_W), .CT_OVF_LOG2(CT_OVF_LOG2), .CTR_CE_W(CTR_CE_W), .CTR_RULE_W(CTR_RULE_W),
+    .TBL_WORDS(TBL_WORDS), .VPC_W(L_VPORT_CTX_W), .LEP_W(L_LOCAL_EP_W), .CE_W(L_CTX_EPOCH_W),
+    .RH_W(L_REMOTE_HOST_W), .REM_W(L_REMOTE_EP_W), .POL_W(L_POLICY_W), .OVF_W(L_CT_OVERFLOW_W),
+    .CT_W(L_CONNTRACK_W)
+) table_access (
+    .clk(clk), .rst(rst),
+    .tbl_req(tbl_req), .tbl_write(tbl_write), .tbl_select(tbl_select), .tbl_index(tbl_index),
+    .tbl_done(tbl_done), .tbl_err(tbl_err), .tbl_rdata(tbl_rdata),
+    .hold(hold), .pipe_empty(pipe_empty), .idle(ac_idle),
+    .b_we(b_we), .vpc_en(vpc_b_en), .lep_en(lep_b_en), .ce_en(ce_b_en), .rh_en(rh_b_en),
+    .ovf_en(ovf_b_en), .pol_en(pol_b_en), .ct_en(ac_ct_en), .cec_en(ac_cec_en), .rc_en(ac_rc_en),
+    .pc_we(pc_we), .rem_we(rem_we), .drop_we(drop_we), .punt_we(punt_we),
+    .pc_rd(pc_rd), .vpc_rd(vpc_b_rd), .lep_rd(lep_b_rd), .ce_rd(ce_b_rd), .rh_rd(rh_b_rd),
+    .rem_rd(rem_rd), .pol_rd(pol_ctl_rd), .ovf_rd(ovf_b_rd), .ct_rd(ct_b_rd),
+    .cec_rd(cec_b_rd), .rc_rd(rc_b_rd), .drop_rd(drop_rd), .punt_rd(punt_rd));
+
+ztnic_ct_sweep #(.CT_ADDR_W(CT_ADDR_W), .CT_W(L_CONNTRACK_W)) ct_sweep (
+    .clk(clk), .rst(rst), .ts_us(ts_us), .cfg_timeouts(cfg_timeouts),
+    .en(ac_idle), .dp_we(dp_we), .evt_busy(pkt_evt),
+    .b_en(sw_en), .b_clear(sw_clear), .b_addr(sw_addr), .b_rdata(ct_b_rd),
+    .evt_data(sw_evt), .evt_valid(sw_evt_valid));
 
 integer bw;
 always @* begin
-    cst_next = cst_reg;
-    crd_next = crd_reg;
-    cdone_next = 1'b0;
-    cerr_next = cerr_reg;
-    sweep_next = sweep_reg;
-    swchk_next = 1'b0;
-    evo_valid_next = 1'b0;
-    evo_next = evo_reg;
-    tsel = 0;
-
-    vpc_b_en = 0; lep_b_en = 0; rh_b_en = 0; ce_b_en = 0; ovf_b_en = 0;
-    b_we = 1'b0; b_addr = tbl_index; b_wdata = tbl_wdata;
-    pc_we = 1'b0; pc_waddr = 0; pc_wdata = 0;
-    rem_we = 1'b0; rem_waddr = 0; rem_wdata = 0;
-
-    // the data plane owns port B of the conntrack, counters and policy while it runs
     for (bw = 0; bw < 4; bw = bw + 1) begin
         ct_b_en[bw] = dp_we[bw];
         ct_b_we[bw] = dp_we[bw];
         ct_b_addr[bw*CT_ADDR_W +: CT_ADDR_W] = dp_wa[bw*CT_ADDR_W +: CT_ADDR_W];
         ct_b_wdata[bw*L_CONNTRACK_W +: L_CONNTRACK_W] = dp_wd[bw*L_CONNTRACK_W +: L_CONNTRACK_W];
+        if (sw_en[bw]) begin
+            ct_b_en[bw] = 1'b1;
+            ct_b_addr[bw*CT_ADDR_W +: CT_ADDR_W] = sw_addr;
+            if (sw_clear) begin
+                ct_b_we[bw] = 1'b1;
+                ct_b_wdata[bw*L_CONNTRACK_W +: L_CONNTRACK_W] = 0;
+            end
+        end
+        if (ac_ct_en[bw]) begin
+            ct_b_en[bw] = 1'b1;
+            ct_b_we[bw] = b_we;
+            ct_b_addr[bw*CT_ADDR_W +: CT_ADDR_W] = b_addr[CT_ADDR_W-1:0];
+            ct_b_wdata[bw*L_CONNTRACK_W +: L_CONNTRACK_W] = b_wdata[L_CONNTRACK_W-1:0];
+        end
     end
     cec_b_en = cec_dp_we; cec_b_we = cec_dp_we;
     cec_b_addr = p25_reg[F_CESLOT +: CTR_CE_W]; cec_b_wdata = cec_new;
+    if (ac_cec_en) begin
+        cec_b_en = 1'b1; cec_b_we = b_we; cec_b_addr = b_addr[CTR_CE_W-1:0]; cec_b_wdata = b_wdata[127:0];
+    end
     rc_b_en = rc_dp_we; rc_b_we = rc_dp_we;
     rc_b_addr = p25_reg[F_RSLOT +: CTR_RULE_W]; rc_b_wdata = rc_new;
-    pol_b_en = 0;
-    pol_b_we = 1'b0;
-    drain_next = drain_reg;
-
-    case (cst_reg)
-    C_IDLE: begin
-        if (tbl_req && !cdone_reg) begin
-            if (tbl_select == TABLE_CONNTRACK[7:0] || tbl_select == TABLE_CTX_COUNTER[7:0]
-                    || tbl_select == TABLE_RULE_COUNTER[7:0]) begin
-                cst_next = C_WAIT;
-                drain_next = 1'b1;
-            end else begin
-                cst_next = C_CMD;
-            end
-        end else if (!swchk_reg) begin
-            // aging sweep: read one slot when the data plane leaves its way alone
-            if (!dp_we[sw_way]) begin
-                for (bw = 0; bw < 4; bw = bw + 1) begin
-                    if (sw_way == bw[1:0]) begin
-                        ct_b_en[bw] = 1'b1;
-                        ct_b_addr[bw*CT_ADDR_W +: CT_ADDR_W] = sweep_reg[CT_ADDR_W-1:0];
-                    end
-                end
-                swchk_next = 1'b1;
-            end
-        end else begin
-            // ... and remove it the next clock if it expired (else retry the slot)
-            if (!dp_we[sw_way] && !pkt_evt) begin
-                if (sweep_entry[L_CONNTRACK_VALID_LSB] && ct_expired(sweep_entry, ts_us, cfg_timeouts)) begin
-                    for (bw = 0; bw < 4; bw = bw + 1) begin
-                        if (sw_way == bw[1:0]) begin
-                            ct_b_en[bw] = 1'b1;
-                            ct_b_we[bw] = 1'b1;
-                            ct_b_addr[bw*CT_ADDR_W +: CT_ADDR_W] = sweep_reg[CT_ADDR_W-1:0];
-                            ct_b_wdata[bw*L_CONNTRACK_W +: L_CONNTRACK_W] = 0;
-                        end
-                    end
-                    evo_valid_next = 1'b1;
-                    // the record names the slot, as ct_new's does (regmap `event.hash`)
-                    evo_next = event_rec(EVENT_KIND_CT_EXPIRED[7:0], 8'd0, 16'd0, 24'd0, 8'd0,
-                                         {{(30 - CT_ADDR_W){1'b0}}, sw_way, sweep_reg[CT_ADDR_W-1:0]},
-                                         ts_us[31:0]);
-                end
-                sweep_next = sweep_reg + 1'b1;
-            end
-        end
+    if (ac_rc_en) begin
+        rc_b_en = 1'b1; rc_b_we = b_we; rc_b_addr = b_addr[CTR_RULE_W-1:0]; rc_b_wdata = b_wdata[127:0];
     end
-    C_WAIT: begin
-        if (pipe_empty) begin
-            cst_next = C_CMD;
-        end
-    end
-    C_CMD: begin
-        cst_next = C_READ;
-        b_we = tbl_write;
-        cerr_next = 1'b0;
-        pol_b_we = tbl_write;
-        case (tbl_select)
-            TABLE_PORT_CLASS[7:0]: begin
-                if ((tbl_index >> PORT_CLASS_LOG2) != 0) cerr_next = 1'b1;
-                else begin
-                    pc_we = tbl_write; pc_waddr = tbl_index[PORT_CLASS_LOG2-1:0]; pc_wdata = tbl_wdata[1:0];
-                end
-            end
-            TABLE_VPORT_CTX[7:0]: begin
-                if (!idx_ok(tbl_index, VPORT_CTX_LOG2, 4)) cerr_next = 1'b1;
-                else vpc_b_en = 4'd1 << tbl_index[VPORT_CTX_LOG2 +: 2];
-            end
-            TABLE_LOCAL_EP[7:0]: begin
-                if (!idx_ok(tbl_index, LOCAL_EP_LOG2, 4)) cerr_next = 1'b1;
-                else lep_b_en = 4'd1 << tbl_index[LOCAL_EP_LOG2 +: 2];
-            end
-            TABLE_CTX_EPOCH[7:0]: begin
-                if (!idx_ok(tbl_index, CTX_EPOCH_LOG2, 4)) cerr_next = 1'b1;
-                else ce_b_en = 4'd1 << tbl_index[CTX_EPOCH_LOG2 +: 2];
-            end
-            TABLE_REMOTE_HOST[7:0]: begin
-                if (!idx_ok(tbl_index, REMOTE_HOST_LOG2, 4)) cerr_next = 1'b1;
-                else rh_b_en = 4'd1 << tbl_index[REMOTE_HOST_LOG2 +: 2];
-            end
-            TABLE_REMOTE_EP[7:0]: begin
-                if (tbl_index >= REMOTE_EP_N) cerr_next = 1'b1;
-                else begin rem_we = tbl_write; rem_waddr = tbl_index[REM_IDX_W-1:0]; rem_wdata = tbl_wdata[L_REMOTE_EP_W-1:0]; end
-            end
-            TABLE_POLICY[7:0]: begin
-                if (!idx_ok(tbl_index, POLICY_LOG2, 32)) cerr_next = 1'b1;
-                else pol_b_en = 32'd1 << {tbl_var, tbl_pway};
-            end
-            TABLE_CT_OVERFLOW[7:0]: begin
-                if (!idx_ok(tbl_index, CT_OVF_LOG2, 4)) cerr_next = 1'b1;
-                else ovf_b_en = 4'd1 << tbl_index[CT_OVF_LOG2 +: 2];
-            end
-            TABLE_CONNTRACK[7:0]: begin
-                if (!idx_ok(tbl_index, CT_ADDR_W, 4)) cerr_next = 1'b1;
-                else begin
-                    for (bw = 0; bw < 4; bw = bw + 1) begin
-                        if (tbl_index[CT_ADDR_W +: 2] == bw[1:0]) begin
-                            ct_b_en[bw] = 1'b1;
-                            ct_b_we[bw] = tbl_write;
-                            ct_b_addr[bw*CT_ADDR_W +: CT_ADDR_W] = tbl_index[CT_ADDR_W-1:0];
-                            ct_b_wdata[bw*L_CONNTRACK_W +: L_CONNTRACK_W] = tbl_wdata[L_CONNTRACK_W-1:0];
-                        end
-                    end
-                end
-            end
-            TABLE_CTX_COUNTER[7:0]: begin
-                if ((tbl_index >> CTR_CE_W) != 0) cerr_next = 1'b1;
-                else begin cec_b_en = 1'b1; cec_b_we = tbl_write; cec_b_addr = tbl_index[CTR_CE_W-1:0]; cec_b_wdata = tbl_wdata[127:0]; end
-            end
-            TABLE_RULE_COUNTER[7:0]: begin
-                if ((tbl_index >> CTR_RULE_W) != 0) cerr_next = 1'b1;
-                else begin rc_b_en = 1'b1; rc_b_we = tbl_write; rc_b_addr = tbl_index[CTR_RULE_W-1:0]; rc_b_wdata = tbl_wdata[127:0]; end
-            end
-            TABLE_DROP_COUNTER[7:0]: begin
-                if (tbl_index >= DROP_CODES) cerr_next = 1'b1;
-            end
-            TABLE_PUNT_COUNTER[7:0]: begin
-                if (tbl_index >= PUNT_CODES) cerr_next = 1'b1;
-            end
-            default: cerr_next = 1'b1;
-        endcase
-    end
-    C_READ: begin
-        case (tbl_select)
-            TABLE_PORT_CLASS[7:0]: tsel[1:0] = port_class[tbl_index[PORT_CLASS_LOG2-1:0]];
-            TABLE_VPORT_CTX[7:0]: tsel[L_VPORT_CTX_W-1:0] = vpc_b_rd[tbl_index[VPORT_CTX_LOG2 +: 2]*L_VPORT_CTX_W +: L_VPORT_CTX_W];
-            TABLE_LOCAL_EP[7:0]: tsel[L_LOCAL_EP_W-1:0] = lep_b_rd[tbl_index[LOCAL_EP_LOG2 +: 2]*L_LOCAL_EP_W +: L_LOCAL_EP_W];
-            TABLE_REMOTE_HOST[7:0]: tsel[L_REMOTE_HOST_W-1:0] = rh_b_rd[tbl_index[REMOTE_HOST_LOG2 +: 2]*L_REMOTE_HOST_W +: L_REMOTE_HOST_W];
-            TABLE_CTX_EPOCH[7:0]: tsel[L_CTX_EPOCH_W-1:0] = ce_b_rd[tbl_index[CTX_EPOCH_LOG2 +: 2]*L_CTX_EPOCH_W +: L_CTX_EPOCH_W];
-            TABLE_REMOTE_EP[7:0]: tsel[L_REMOTE_EP_W-1:0] = remote_ep[tbl_index[REM_IDX_W-1:0]];
-            TABLE_POLICY[7:0]: tsel[L_POLICY_W-1:0] = pol_ctl_rd[{tbl_var, tbl_pway}*L_POLICY_W +: L_POLICY_W];
-            TABLE_CT_OVERFLOW[7:0]: tsel[L_CT_OVERFLOW_W-1:0] = ovf_b_rd[tbl_index[CT_OVF_LOG2 +: 2]*L_CT_OVERFLOW_W +: L_CT_OVERFLOW_W];
-            TABLE_CONNTRACK[7:0]: tsel[L_CONNTRACK_W-1:0] = ct_b_rd[tbl_index[CT_ADDR_W +: 2]*L_CONNTRACK_W +: L_CONNTRACK_W];
-            TABLE_CTX_COUNTER[7:0]: tsel[127:0] = cec_b_rd;
-            TABLE_RULE_COUNTER[7:0]: tsel[127:0] = rc_b_rd;
-            TABLE_DROP_COUNTER[7:0]: tsel[63:0] = drop_cnt[tbl_index < DROP_CODES ? tbl_index[4:0] : 5'd0];
-            TABLE_PUNT_COUNTER[7:0]: tsel[63:0] = punt_cnt[tbl_index[2:0]];
-            default: tsel = 0;
-        endcase
-        crd_next = tsel;
-        cdone_next = 1'b1;
-        cst_next = C_IDLE;
-        drain_next = 1'b0;
-    end
-    default: cst_next = C_IDLE;
-    endcase
 
     // packet events leave with the verdict; the sweep's only in clocks without one
+    evo_valid_next = sw_evt_valid;
+    evo_next = sw_evt_valid ? sw_evt : evo_reg;
     if (pkt_evt) begin
         evo_valid_next = 1'b1;
         evo_next = p26_reg[F_EV +: 128];
     end
 end
 
-assign tbl_done = cdone_reg;
-assign tbl_err = cerr_reg;
-assign tbl_rdata = crd_reg;
 assign evt_data = evo_reg;
 assign evt_valid = evo_valid_reg;
 
 always @(posedge clk) begin
-    if (pc_we) port_class[pc_waddr] <= pc_wdata;
-    if (rem_we) begin
-        remote_ep[rem_waddr] <= rem_wdata;
-        rem_mask[rem_waddr] <= lpm_mask(rem_wdata[L_REMOTE_EP_PREFIX_LEN_LSB +: 8]);
-    end
+    if (pc_we) port_class[tbl_index[PORT_CLASS_LOG2-1:0]] <= tbl_wdata[1:0];
     if (out_fire && out_vk == V_DROP) drop_cnt[p26_reg[F_WHY +: 5]] <= drop_cnt[p26_reg[F_WHY +: 5]] + 64'd1;
     if (out_fire && out_vk == V_PUNT) punt_cnt[p26_reg[F_WHY +: 3]] <= punt_cnt[p26_reg[F_WHY +: 3]] + 64'd1;
-    if (cst_reg == C_READ && tbl_write) begin
-        if (tbl_select == TABLE_DROP_COUNTER[7:0] && tbl_index < DROP_CODES) drop_cnt[tbl_index[4:0]] <= tbl_wdata[63:0];
-        if (tbl_select == TABLE_PUNT_COUNTER[7:0] && tbl_index < PUNT_CODES) punt_cnt[tbl_index[2:0]] <= tbl_wdata[63:0];
-    end
+    if (drop_we) drop_cnt[tbl_index[4:0]] <= tbl_wdata[63:0];
+    if (punt_we) punt_cnt[tbl_index[2:0]] <= tbl_wdata[63:0];
 
-    cst_reg <= cst_next;
-    drain_reg <= drain_next;
-    crd_reg <= crd_next;
-    cdone_reg <= cdone_next;
-    cerr_reg <= cerr_next;
-    sweep_reg <= sweep_next;
-    swchk_reg <= swchk_next;
     evo_valid_reg <= evo_valid_next;
     evo_reg <= evo_next;
 
     if (rst) begin
-        cst_reg <= C_IDLE;
-        drain_reg <= 1'b0;
-        cdone_reg <= 1'b0;
-        swchk_reg <= 1'b0;
         evo_valid_reg <= 1'b0;
-        sweep_reg <= 0;
     end
 end
 
