@@ -181,6 +181,63 @@ pub fn classify_tx(
     Ok(TxClass { src, dst_ctx, act })
 }
 
+/// Where the port class sends a packet (design §4), the pipeline's first step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ingress<'a> {
+    /// Dropped: the port has no class, or a bad `packet_out`.
+    Drop(DropReason),
+    /// `packet_out` mode 0: `frame` leaves by `port` as it is.
+    Out { port: Port, frame: &'a [u8] },
+    /// TX: `frame` from vport `port`.
+    Tx { port: Port, frame: &'a [u8] },
+    /// RX: `frame` from an uplink.
+    Rx { frame: &'a [u8] },
+}
+
+/// The port class of a packet that arrived on `in_port`: a vport's goes to TX, an
+/// uplink's to RX, one on a port without a class is dropped (`UnknownPort`). A packet
+/// from the CPU port starts with the `packet_out` header (port u16, mode u8, pad u8):
+/// mode 0 sends the rest out of `port`, mode 1 runs the rest as if it arrived on `port`
+/// (which must not be the CPU port); a short header or another mode is `BadPacketOut`.
+pub fn ingress_class<'a>(tables: &Tables, in_port: Port, frame: &'a [u8]) -> Ingress<'a> {
+    by_port_class(tables, in_port, frame, true)
+}
+
+fn by_port_class<'a>(
+    tables: &Tables,
+    in_port: Port,
+    frame: &'a [u8],
+    from_wire: bool,
+) -> Ingress<'a> {
+    match tables.port_class.get(&in_port) {
+        None => Ingress::Drop(DropReason::UnknownPort),
+        Some(PortClass::Cpu) if from_wire => packet_out(tables, frame),
+        Some(PortClass::Cpu) => Ingress::Drop(DropReason::BadPacketOut),
+        Some(PortClass::Vport) => Ingress::Tx {
+            port: in_port,
+            frame,
+        },
+        Some(PortClass::Uplink) => Ingress::Rx { frame },
+    }
+}
+
+/// A packet from the CPU port: `packet_out` header (port u16, mode u8, pad u8).
+fn packet_out<'a>(tables: &Tables, frame: &'a [u8]) -> Ingress<'a> {
+    if frame.len() < 4 {
+        return Ingress::Drop(DropReason::BadPacketOut);
+    }
+    let port = u16::from_be_bytes([frame[0], frame[1]]);
+    let payload = &frame[4..];
+    match frame[2] {
+        0 => Ingress::Out {
+            port,
+            frame: payload,
+        },
+        1 => by_port_class(tables, port, payload, false),
+        _ => Ingress::Drop(DropReason::BadPacketOut),
+    }
+}
+
 /// The TX context check: the sender's context must be one `ctx_epoch` knows (else
 /// `CtxUnknown`, a punt); its current epoch.
 pub fn ctx_check_tx(tables: &Tables, ctx: u32) -> Result<u8, PuntReason> {
@@ -298,7 +355,7 @@ impl Datapath {
         let out = if frame.len() > usize::from(self.config.max_frame) {
             Outcome::stop(Stop::Drop(DropReason::Oversize), frame)
         } else {
-            self.ingress(now, in_port, frame, true)
+            self.ingress(now, in_port, frame)
         };
         match &out.verdict {
             Verdict::Drop(r) => *self.counters.drops.entry(*r).or_default() += 1,
@@ -308,35 +365,19 @@ impl Datapath {
         out
     }
 
-    fn ingress(&mut self, now: u64, in_port: Port, frame: &[u8], from_wire: bool) -> Outcome {
-        let drop = |r| Outcome::stop(Stop::Drop(r), frame);
-        match self.tables.port_class.get(&in_port) {
-            None => drop(DropReason::UnknownPort),
-            Some(PortClass::Cpu) if from_wire => self.packet_out(now, frame),
-            Some(PortClass::Cpu) => drop(DropReason::BadPacketOut),
-            Some(PortClass::Vport) => self.tx(now, in_port, frame),
-            Some(PortClass::Uplink) => self.rx(now, frame),
-        }
-    }
-
-    /// A packet from the CPU port: `packet_out` header (port u16, mode u8, pad u8).
-    fn packet_out(&mut self, now: u64, frame: &[u8]) -> Outcome {
-        if frame.len() < 4 {
-            return Outcome::stop(DropReason::BadPacketOut.into(), frame);
-        }
-        let port = u16::from_be_bytes([frame[0], frame[1]]);
-        let payload = &frame[4..];
-        match frame[2] {
-            0 => Outcome {
+    fn ingress(&mut self, now: u64, in_port: Port, frame: &[u8]) -> Outcome {
+        match ingress_class(&self.tables, in_port, frame) {
+            Ingress::Drop(r) => Outcome::stop(Stop::Drop(r), frame),
+            Ingress::Out { port, frame } => Outcome {
                 verdict: Verdict::Forward {
                     port,
-                    frame: payload.to_vec(),
+                    frame: frame.to_vec(),
                 },
                 ct_state: None,
                 rule: None,
             },
-            1 => self.ingress(now, port, payload, false),
-            _ => Outcome::stop(DropReason::BadPacketOut.into(), frame),
+            Ingress::Tx { port, frame } => self.tx(now, port, frame),
+            Ingress::Rx { frame } => self.rx(now, frame),
         }
     }
 

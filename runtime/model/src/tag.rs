@@ -34,9 +34,10 @@ fn push_addr(msg: &mut Vec<u8>, a: u128, v6: bool) {
     }
 }
 
-/// The tag MAC: low 32 bits of SipHash-2-4 under `key` over
-/// ctx_id (3) ‖ epoch (1) ‖ src IP ‖ dst IP ‖ proto (1) ‖ src port (2) ‖ dst port (2).
-pub fn tag_mac(key: &AuthKey, ctx: u32, epoch: u8, pkt: &IpPacket) -> u32 {
+/// The message the tag MAC covers: ctx_id (3) ‖ epoch (1) ‖ src IP ‖ dst IP ‖
+/// proto (1) ‖ src port (2) ‖ dst port (2), big-endian, IPv4 addresses 4 bytes (17 bytes
+/// in all), IPv6 ones 16 (41); the ports are the TCP/UDP ones, zero for the rest.
+pub fn tag_message(ctx: u32, epoch: u8, pkt: &IpPacket) -> Vec<u8> {
     let mut msg = Vec::with_capacity(41);
     msg.extend_from_slice(&ctx.to_be_bytes()[1..]);
     msg.push(epoch);
@@ -46,8 +47,13 @@ pub fn tag_mac(key: &AuthKey, ctx: u32, epoch: u8, pkt: &IpPacket) -> u32 {
     let (sport, dport) = pkt.l4_ports();
     msg.extend_from_slice(&sport.to_be_bytes());
     msg.extend_from_slice(&dport.to_be_bytes());
+    msg
+}
+
+/// The tag MAC: low 32 bits of SipHash-2-4 under `key` over [`tag_message`].
+pub fn tag_mac(key: &AuthKey, ctx: u32, epoch: u8, pkt: &IpPacket) -> u32 {
     let mut h = SipHasher24::new_with_key(&key.0);
-    h.write(&msg);
+    h.write(&tag_message(ctx, epoch, pkt));
     h.finish() as u32
 }
 
