@@ -74,9 +74,15 @@ pub enum ControllerError {
         #[source]
         source: ztnic_p4runtime_client::ClientError,
     },
-    /// Another controller is primary for the device.
+    /// Another controller is primary for the device, or the device has seen a
+    /// higher election id (P4Runtime: the primary must hold the highest ever seen).
     #[error("NIC {nic}: not primary ({state})")]
-    NotPrimary { nic: String, state: String },
+    NotPrimary {
+        nic: String,
+        state: String,
+        /// The highest election id the device reported, if it did.
+        highest: Option<u128>,
+    },
     /// An operation has no P4Runtime form (or the P4Info is not ztnic's).
     #[error("NIC {nic}: {op}: {source}")]
     Map {

@@ -270,9 +270,16 @@ impl Nic {
         };
         let mut client = P4RuntimeClient::connect(config).await.map_err(nic_err)?;
         if !client.is_primary() {
+            let highest = match client.arbitration() {
+                ztnic_p4runtime_client::Arbitration::Backup {
+                    primary_election_id,
+                } => primary_election_id,
+                _ => None,
+            };
             return Err(ControllerError::NotPrimary {
                 nic: info.name.clone(),
                 state: format!("{:?}", client.arbitration()),
+                highest,
             });
         }
         let cookie = pipeline.cookie();

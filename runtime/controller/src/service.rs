@@ -12,7 +12,8 @@
 //! - **Leadership.** Every controller holds a lease (kept alive at a third of its
 //!   TTL) and campaigns; the one elected is the leader. Its P4Runtime election id
 //!   is the revision at which it was elected, so a newer leader always outranks an
-//!   older one at every NIC (the older one, if it still runs, is demoted there).
+//!   older one at every NIC (the older one, if it still runs, is demoted there); a
+//!   device that has seen a higher id than that is taken over with that id + 1.
 //!   A leader that stops (Ctrl-C, SIGTERM) resigns and revokes its lease, so a
 //!   standby takes over at once; one that is killed is replaced when its lease
 //!   expires (the TTL). A leader that cannot keep its lease alive stops leading.
@@ -544,7 +545,8 @@ async fn attach(
             let pipeline = opts.pipeline.clone();
             Box::pin(async move {
                 let name = info.name.clone();
-                (name, r, Nic::connect_with(info, config, &pipeline).await)
+                let nic = connect(info, config, &pipeline).await;
+                (name, r, nic)
             }) as Job
         })
         .collect();
@@ -567,6 +569,34 @@ async fn attach(
                 pending.insert(name);
             }
         }
+    }
+}
+
+/// Connects a NIC as its primary. P4Runtime makes primary only the holder of the
+/// highest election id the device has ever seen: a device that saw a higher one
+/// (an earlier deployment, a tool, a controller that is still connected after it
+/// lost the election) is taken over with that id + 1 — this controller is the one
+/// etcd elected, so it must win.
+async fn connect(
+    mut info: NicInfo,
+    mut config: ClientConfig,
+    pipeline: &PipelineSource,
+) -> Result<Nic, crate::ControllerError> {
+    match Nic::connect_with(info.clone(), config.clone(), pipeline).await {
+        Err(crate::ControllerError::NotPrimary {
+            highest: Some(h), ..
+        }) if h >= info.election_id && h < u128::MAX => {
+            tracing::warn!(
+                nic = %info.name,
+                seen = h,
+                ours = info.election_id,
+                "the device has seen a higher election id; taking over with it + 1"
+            );
+            info.election_id = h + 1;
+            config.election_id = Some(h + 1);
+            Nic::connect_with(info, config, pipeline).await
+        }
+        r => r,
     }
 }
 

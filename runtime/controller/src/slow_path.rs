@@ -331,12 +331,27 @@ impl Controller {
                 .map(|(h, _)| h.clone())
                 .collect()
         } else {
-            // The device says it lacks the context: check the device, not only the
-            // record (the entry may have been removed behind the controller's back).
             let nic = self
                 .nics
                 .get_mut(host)
                 .ok_or_else(|| ControllerError::UnknownNic(host.to_string()))?;
+            if nic.held_epoch(ctx).is_none() {
+                // The record agrees with the device that it lacks the context:
+                // install it at once, without reading the device first (one round
+                // trip less on the slow path). Refused (the entry was written
+                // behind the controller's back), the device is checked below.
+                let op = Op::SetCtxEpoch(CtxEpoch { ctx, epoch });
+                if nic.apply_ops(std::slice::from_ref(&op)).await.is_ok() {
+                    return Ok(SlowPathAction::CtxEpochInstalled {
+                        ctx,
+                        epoch,
+                        nics: vec![host.to_string()],
+                    });
+                }
+            }
+            // The device says it lacks the context the record says it holds: check
+            // the device, not only the record (the entry may have been removed
+            // behind the controller's back).
             match nic.refresh_entry(&Op::DeleteCtxEpoch { ctx }).await? {
                 Some(Op::SetCtxEpoch(c)) if c.epoch == epoch => vec![],
                 _ => vec![host.to_string()],

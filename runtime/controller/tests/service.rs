@@ -19,8 +19,15 @@ use ztnic_testkit::etcd::EtcdServer;
 
 use common::{HOSTS, Server, connect_info, pipeline, sockshop};
 
-/// Far above any etcd revision: the checker outranks every controller.
-const CHECKER_ELECTION_ID: u128 = 1 << 64;
+/// Far above any etcd revision: the checker outranks every controller; each check
+/// takes a new, higher one (a controller that took a NIC over after a check holds
+/// that check's id + 1).
+static CHECKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn checker_election_id() -> u128 {
+    let n = CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    (u128::from(n) << 64) + (1 << 32)
+}
 /// Bounds every wait (a hang guard, not a measurement).
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -138,12 +145,13 @@ async fn assert_devices_are_desired(s: &mut Store, servers: &[Server]) {
 async fn check_devices(s: &mut Store, servers: &[Server]) {
     let snap = s.snapshot().await.expect("read the desired state");
     let mut c = Controller::new(snap.desired.engine.expect("a compiled engine"));
+    let election_id = checker_election_id();
     for (h, srv) in HOSTS.iter().zip(servers) {
         let nic = connect_info(NicInfo {
             name: h.to_string(),
             endpoint: srv.endpoint(),
             device_id: 1,
-            election_id: CHECKER_ELECTION_ID,
+            election_id,
         })
         .await
         .expect("the checker connects");
@@ -195,9 +203,13 @@ async fn leader_converges_follows_changes_and_a_standby_takes_over() {
         b.events.try_recv().is_err(),
         "the standby must not act while the leader lives"
     );
+    // A controller with a far higher election id takes the NICs over and leaves
+    // (P4Runtime: the primary must hold the highest id a device has ever seen).
+    assert_devices_are_desired(&mut s, &servers).await;
 
     // The leader dies without resigning: the standby is elected when its lease
-    // (2 s) ends, outranks it at every NIC and converges them.
+    // (2 s) ends, takes every NIC over (above the checker's id, which the devices
+    // remember) and converges them.
     let killed = Instant::now();
     a.kill();
     let id_b = b.elected().await;
