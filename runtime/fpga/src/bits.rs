@@ -38,10 +38,21 @@ impl Bits {
         }
     }
 
-    /// Sets a field of up to 128 bits.
+    /// Sets a field of up to 128 bits (a word at a time).
     pub fn set(&mut self, f: crate::regmap::Field, v: u128) {
-        for b in 0..f.width.min(128) {
-            self.set_bit(f.lsb + b, (v >> b) & 1 != 0);
+        let (mut pos, mut left, mut v) = (f.lsb, f.width.min(128), v);
+        while left > 0 {
+            let idx = (pos / 32) as usize;
+            let off = pos % 32;
+            let n = left.min(32 - off);
+            if idx >= self.0.len() {
+                self.0.resize(idx + 1, 0);
+            }
+            let mask = (u32::MAX >> (32 - n)) << off;
+            self.0[idx] = (self.0[idx] & !mask) | (((v as u32) << off) & mask);
+            v = v.checked_shr(n).unwrap_or(0);
+            pos += n;
+            left -= n;
         }
     }
 
@@ -56,9 +67,21 @@ impl Bits {
         );
     }
 
-    /// Reads a field of up to 128 bits.
+    /// Reads a field of up to 128 bits (a word at a time; bits beyond the vector
+    /// read as zero).
     pub fn get(&self, f: crate::regmap::Field) -> u128 {
-        (0..f.width.min(128)).fold(0u128, |acc, b| acc | (u128::from(self.bit(f.lsb + b)) << b))
+        let (mut pos, mut got, width) = (f.lsb, 0u32, f.width.min(128));
+        let mut v = 0u128;
+        while got < width {
+            let off = pos % 32;
+            let n = (width - got).min(32 - off);
+            let w = self.0.get((pos / 32) as usize).copied().unwrap_or(0);
+            let bits = (w >> off) & (u32::MAX >> (32 - n));
+            v |= u128::from(bits) << got;
+            pos += n;
+            got += n;
+        }
+        v
     }
 
     /// Sets a wide field from big-endian bytes (the conntrack key).
@@ -86,5 +109,54 @@ impl Bits {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::regmap::Field;
+
+    /// The bit-at-a-time definition of `set`.
+    fn set_bitwise(b: &mut Bits, f: Field, v: u128) {
+        for i in 0..f.width.min(128) {
+            b.set_bit(f.lsb + i, (v >> i) & 1 != 0);
+        }
+    }
+
+    fn get_bitwise(b: &Bits, f: Field) -> u128 {
+        (0..f.width.min(128)).fold(0u128, |acc, i| acc | (u128::from(b.bit(f.lsb + i)) << i))
+    }
+
+    #[test]
+    fn word_wise_set_and_get_agree_with_bit_at_a_time() {
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..5000 {
+            let width = (next() % 140) as u32;
+            let lsb = (next() % 700) as u32;
+            let f = Field { lsb, width };
+            let v = (u128::from(next()) << 64) | u128::from(next());
+            let start: Vec<u32> = (0..(next() % 30)).map(|_| next() as u32).collect();
+            let (mut a, mut b) = (Bits::from_words(&start), Bits::from_words(&start));
+            a.set(f, v);
+            set_bitwise(&mut b, f, v);
+            // the same bits, the vector grown to the field's last word alike
+            assert_eq!(a, b, "set {f:?} {v:#x}");
+            for g in [
+                f,
+                Field {
+                    lsb: lsb / 2,
+                    width: width / 2 + 3,
+                },
+            ] {
+                assert_eq!(a.get(g), get_bitwise(&a, g), "get {g:?}");
+            }
+        }
     }
 }

@@ -323,6 +323,31 @@ pub struct Driver<R: RegisterAccess> {
     overflow_idle: HashMap<[u8; 39], u64>,
     /// Counts of rules and contexts whose hardware counters were freed with their entry.
     retired: Counters,
+    /// What the table window's select and data registers hold, as far as this driver
+    /// knows: a table write skips the registers that already hold their value.
+    window: Window,
+}
+
+/// The driver's copy of the table window's `select` and `data` registers (`None`:
+/// not known). The window keeps what was written to it until the next write or a
+/// read command's completion (`rtl/regmap.toml`: data is "write data before a write,
+/// read data after a read"), so after a write command the registers still hold the
+/// entry just written, and the next entry differs from it in a few words only (a
+/// `vport_ctx` entry fills 6 of the 24 data words, a cleared slot none). Forgotten
+/// after a read command, a failed access and whenever the register space is handed
+/// out ([`Driver::access_mut`]), so a skipped register write always leaves the
+/// register with the value a full write would have given it.
+#[derive(Clone, Copy)]
+struct Window {
+    select: Option<u32>,
+    data: [Option<u32>; tables::DATA_COUNT as usize],
+}
+
+impl Window {
+    const UNKNOWN: Window = Window {
+        select: None,
+        data: [None; tables::DATA_COUNT as usize],
+    };
 }
 
 /// The conntrack timeouts in the order of `regmap::timeout_enum`.
@@ -470,6 +495,7 @@ impl<R: RegisterAccess> Driver<R> {
             overflow: Placement::default(),
             overflow_idle: HashMap::new(),
             retired: Counters::default(),
+            window: Window::UNKNOWN,
         };
         let ty = d.read(regmap::id::BASE)?;
         if ty != regmap::id::TYPE {
@@ -496,7 +522,10 @@ impl<R: RegisterAccess> Driver<R> {
     }
 
     /// The register space, mutably (to send packets through the simulator, say).
+    /// The driver forgets what it knows of the table window: the caller may write
+    /// it, or reset the device.
     pub fn access_mut(&mut self) -> &mut R {
+        self.window = Window::UNKNOWN;
         &mut self.access
     }
 
@@ -519,7 +548,20 @@ impl<R: RegisterAccess> Driver<R> {
     }
 
     fn table_cmd(&mut self, table: u32, index: u32, cmd: u32) -> Result<(), FpgaError> {
-        self.write(tables::SELECT, table)?;
+        let r = self.table_cmd_inner(table, index, cmd);
+        if r.is_err() || cmd != table_cmd_enum::WRITE {
+            // a read loads the data registers; after a failure nothing is sure
+            self.window = Window::UNKNOWN;
+        }
+        r
+    }
+
+    fn table_cmd_inner(&mut self, table: u32, index: u32, cmd: u32) -> Result<(), FpgaError> {
+        if self.window.select != Some(table) {
+            self.window.select = None;
+            self.write(tables::SELECT, table)?;
+            self.window.select = Some(table);
+        }
         self.write(tables::INDEX, index)?;
         self.write(tables::CMD, cmd)?;
         for _ in 0..TABLE_POLLS {
@@ -547,7 +589,12 @@ impl<R: RegisterAccess> Driver<R> {
         }
         for i in 0..n {
             let w = words.get(i).copied().unwrap_or(0);
-            self.write(tables::DATA + 4 * i as u32, w)?;
+            // the words the window already holds are not written again
+            if self.window.data[i] != Some(w) {
+                self.window.data[i] = None;
+                self.write(tables::DATA + 4 * i as u32, w)?;
+                self.window.data[i] = Some(w);
+            }
         }
         self.table_cmd(table, index, table_cmd_enum::WRITE)
     }
@@ -1335,5 +1382,168 @@ impl<R: RegisterAccess> Driver<R> {
             timeouts: timeouts_of(secs),
             max_frame: self.read(r::MAX_FRAME)? as u16,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table window as the RTL keeps it (`rtl/ztnic_ctrl.v`): the data
+    /// registers hold what was written until a read command loads the slot; a
+    /// write command stores all 24 data words in the slot. Counts data writes.
+    struct WindowModel {
+        regs: HashMap<u32, u32>,
+        slots: HashMap<(u32, u32), [u32; 24]>,
+        data_writes: usize,
+    }
+
+    impl WindowModel {
+        fn new() -> WindowModel {
+            let mut regs = HashMap::new();
+            regs.insert(regmap::id::BASE, regmap::id::TYPE);
+            for (a, v) in [
+                (regmap::id::PORT_CLASS_LOG2, 8),
+                (regmap::id::VPORT_CTX_LOG2, 8),
+                (regmap::id::LOCAL_EP_LOG2, 8),
+                (regmap::id::CTX_EPOCH_LOG2, 8),
+                (regmap::id::REMOTE_EP_ENTRIES, 16),
+                (regmap::id::REMOTE_HOST_LOG2, 8),
+                (regmap::id::POLICY_LOG2, 8),
+                (regmap::id::CT_LOG2_MAX, 12),
+                (regmap::id::CT_OVERFLOW_LOG2, 6),
+            ] {
+                regs.insert(a, v);
+            }
+            WindowModel {
+                regs,
+                slots: HashMap::new(),
+                data_writes: 0,
+            }
+        }
+
+        fn data(&self) -> [u32; 24] {
+            std::array::from_fn(|i| {
+                self.regs
+                    .get(&(tables::DATA + 4 * i as u32))
+                    .copied()
+                    .unwrap_or(0)
+            })
+        }
+    }
+
+    impl RegisterAccess for WindowModel {
+        type Error = std::io::Error;
+
+        fn read32(&mut self, addr: u32) -> Result<u32, std::io::Error> {
+            Ok(match addr {
+                tables::STATUS => 0,
+                _ => self.regs.get(&addr).copied().unwrap_or(0),
+            })
+        }
+
+        fn write32(&mut self, addr: u32, value: u32) -> Result<(), std::io::Error> {
+            if addr == tables::CMD {
+                let slot = (self.regs[&tables::SELECT], self.regs[&tables::INDEX]);
+                if value == table_cmd_enum::WRITE {
+                    let data = self.data();
+                    self.slots.insert(slot, data);
+                } else {
+                    let held = self.slots.get(&slot).copied().unwrap_or([0; 24]);
+                    for (i, w) in held.iter().enumerate() {
+                        self.regs.insert(tables::DATA + 4 * i as u32, *w);
+                    }
+                }
+                return Ok(());
+            }
+            if (tables::DATA..tables::DATA + 4 * tables::DATA_COUNT).contains(&addr) {
+                self.data_writes += 1;
+            }
+            self.regs.insert(addr, value);
+            Ok(())
+        }
+    }
+
+    fn padded(words: &[u32]) -> [u32; 24] {
+        std::array::from_fn(|i| words.get(i).copied().unwrap_or(0))
+    }
+
+    #[test]
+    fn table_writes_store_the_full_entry_though_unchanged_words_are_skipped() {
+        let mut drv = Driver::new(WindowModel::new()).expect("driver");
+        let wide = [0xa5a5_5a5au32; 24];
+        drv.table_write(table_enum::POLICY, 3, &wide)
+            .expect("wide write");
+        assert_eq!(drv.access().slots[&(table_enum::POLICY, 3)], wide);
+
+        // a narrow entry after a wide one: the words beyond it are cleared
+        let op = |i: u8| {
+            Op::SetVportCtx(VportCtx {
+                port: 2,
+                ip: std::net::IpAddr::from([10, 0, 0, i]),
+                ctx: 300 + u32::from(i),
+                zone: 0,
+            })
+        };
+        drv.apply(&op(1)).expect("vport_ctx 1");
+        let slot = *drv
+            .vport_ctx
+            .slots
+            .get(&(2, to_u128([10, 0, 0, 1].into())))
+            .expect("placed");
+        let first = drv.access().slots[&(table_enum::VPORT_CTX, slot)];
+        let n = layout::vport_ctx::WIDTH.div_ceil(32) as usize;
+        assert!(
+            first[n..].iter().all(|w| *w == 0),
+            "stale words: {first:x?}"
+        );
+        assert!(first[..n].iter().any(|w| *w != 0));
+
+        // the next entry of the same table writes only the words that differ
+        let before = drv.access().data_writes;
+        drv.apply(&op(2)).expect("vport_ctx 2");
+        let written = drv.access().data_writes - before;
+        assert!(
+            written < n,
+            "{written} data words written for a {n}-word entry"
+        );
+        let slot2 = *drv
+            .vport_ctx
+            .slots
+            .get(&(2, to_u128([10, 0, 0, 2].into())))
+            .expect("placed");
+        let mut b = Bits::zero(layout::vport_ctx::WIDTH);
+        {
+            use layout::vport_ctx as l;
+            b.set(l::VALID, 1);
+            b.set(l::VPORT, 2);
+            b.set(l::ADDR, to_u128([10, 0, 0, 2].into()));
+            b.set(l::CTX, 302);
+        }
+        assert_eq!(
+            drv.access().slots[&(table_enum::VPORT_CTX, slot2)],
+            padded(b.words())
+        );
+
+        // a read loads the window: what follows is written in full again
+        let read = drv.read_entry(table_enum::POLICY, 3).expect("read");
+        assert_eq!(read.words(), &wide[..]);
+        drv.apply(&Op::DeleteVportCtx {
+            port: 2,
+            ip: [10, 0, 0, 1].into(),
+        })
+        .expect("delete");
+        assert_eq!(drv.access().slots[&(table_enum::VPORT_CTX, slot)], [0; 24]);
+
+        // the register space handed out: nothing is assumed about the window
+        drv.access_mut()
+            .write32(tables::DATA + 4 * 23, 7)
+            .expect("poke");
+        drv.table_write(table_enum::PORT_CLASS, 1, &[1])
+            .expect("port_class");
+        assert_eq!(
+            drv.access().slots[&(table_enum::PORT_CLASS, 1)],
+            padded(&[1])
+        );
     }
 }
