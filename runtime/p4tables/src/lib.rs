@@ -111,12 +111,12 @@ pub fn rule_priority(r: &Rule) -> Option<i32> {
 struct Fields<'a> {
     program: &'a Program,
     entry: &'a TableEntry,
-    table: String,
+    table: &'a str,
 }
 
-impl Fields<'_> {
-    fn field(&self, name: &str) -> Result<Option<&FieldMatchType>, MapError> {
-        let t = self.program.table(&self.table)?;
+impl<'a> Fields<'a> {
+    fn field(&self, name: &str) -> Result<Option<&'a FieldMatchType>, MapError> {
+        let t = self.program.table(self.table)?;
         let f = t
             .field_by_name(name)
             .map_err(|e| MapError::Program(e.to_string()))?;
@@ -130,7 +130,7 @@ impl Fields<'_> {
 
     fn exact(&self, name: &str) -> Result<u128, MapError> {
         match self.field(name)? {
-            Some(FieldMatchType::Exact(e)) => value(&e.value, &self.table, name),
+            Some(FieldMatchType::Exact(e)) => value(&e.value, self.table, name),
             _ => Err(MapError::Invalid(format!(
                 "{}: exact field '{name}' missing",
                 self.table
@@ -150,7 +150,7 @@ impl Fields<'_> {
                         self.table, t.mask
                     )));
                 }
-                Ok(Some(value(&t.value, &self.table, name)?))
+                Ok(Some(value(&t.value, self.table, name)?))
             }
             Some(other) => Err(MapError::Invalid(format!(
                 "{}.{name}: expected a ternary match, got {other:?}",
@@ -159,7 +159,7 @@ impl Fields<'_> {
         }
     }
 
-    fn action(&self) -> Result<(String, &v1::Action), MapError> {
+    fn action(&self) -> Result<(&'a str, &'a v1::Action), MapError> {
         let a = match self.entry.action.as_ref().and_then(|a| a.r#type.as_ref()) {
             Some(v1::table_action::Type::Action(a)) => a,
             _ => {
@@ -173,7 +173,7 @@ impl Fields<'_> {
             .program
             .action_alias
             .get(&a.action_id)
-            .cloned()
+            .map(String::as_str)
             .ok_or_else(|| MapError::Invalid(format!("unknown action id {}", a.action_id)))?;
         Ok((alias, a))
     }
@@ -193,7 +193,7 @@ impl Fields<'_> {
             .iter()
             .find(|x| x.param_id == p.id)
             .ok_or_else(|| MapError::Invalid(format!("{action}: parameter '{name}' missing")))?;
-        value(&v.value, &action, name)
+        value(&v.value, action, name)
     }
 }
 
@@ -475,15 +475,14 @@ impl Program {
     pub fn apply_config_entry(&self, base: &Config, e: &TableEntry) -> Result<Config, MapError> {
         let name = self
             .table_name(e.table_id)
-            .ok_or_else(|| MapError::Invalid(format!("unknown table id {}", e.table_id)))?
-            .to_string();
+            .ok_or_else(|| MapError::Invalid(format!("unknown table id {}", e.table_id)))?;
         let f = Fields {
             program: self,
             entry: e,
-            table: name.clone(),
+            table: name,
         };
         let mut c = base.clone();
-        match name.as_str() {
+        match name {
             names::CONFIG => {
                 c.uplink_port = narrow(f.param("uplink_port")?, "uplink_port")?;
                 c.cpu_port = narrow(f.param("cpu_port")?, "cpu_port")?;
@@ -561,16 +560,15 @@ impl Program {
     pub fn decode(&self, e: &TableEntry) -> Result<Op, MapError> {
         let name = self
             .table_name(e.table_id)
-            .ok_or_else(|| MapError::Invalid(format!("unknown table id {}", e.table_id)))?
-            .to_string();
+            .ok_or_else(|| MapError::Invalid(format!("unknown table id {}", e.table_id)))?;
         let f = Fields {
             program: self,
             entry: e,
-            table: name.clone(),
+            table: name,
         };
         let (action, _) = f.action()?;
         let want = |a: &[&str]| -> Result<(), MapError> {
-            if a.contains(&action.as_str()) {
+            if a.contains(&action) {
                 Ok(())
             } else {
                 Err(MapError::Invalid(format!(
@@ -578,7 +576,7 @@ impl Program {
                 )))
             }
         };
-        Ok(match name.as_str() {
+        Ok(match name {
             names::PORT_CLASS => {
                 want(&[names::SET_CLASS])?;
                 let code = f.param("class")?;
@@ -609,7 +607,7 @@ impl Program {
             names::REMOTE_EP => {
                 let (addr, len) = match f.field("dst")? {
                     Some(FieldMatchType::Lpm(l)) => (
-                        value(&l.value, &name, "dst")?,
+                        value(&l.value, name, "dst")?,
                         narrow::<u8>(l.prefix_len as u128, "prefix_len")?,
                     ),
                     // a /0 LPM is written without the field
@@ -620,7 +618,7 @@ impl Program {
                         )));
                     }
                 };
-                let action = match action.as_str() {
+                let action = match action {
                     names::GENEVE => RemoteAction::Geneve {
                         vtep: Ipv4Addr::from(narrow::<u32>(f.param("vtep")?, "vtep")?),
                         ctx: narrow(f.param("ctx")?, "ctx")?,
@@ -648,7 +646,7 @@ impl Program {
                     epoch: narrow(f.param("epoch")?, "epoch")?,
                 })
             }
-            names::POLICY => Op::SetRule(self.decode_rule(&f, &action)?),
+            names::POLICY => Op::SetRule(self.decode_rule(&f, action)?),
             names::CT_OVERFLOW => {
                 want(&[names::TRACK])?;
                 let orig_lo = f.param("orig_lo")? != 0;
@@ -745,7 +743,7 @@ impl Program {
         let f = Fields {
             program: self,
             entry: e,
-            table: names::POLICY.to_string(),
+            table: names::POLICY,
         };
         narrow(f.param("rule_id")?, "rule_id")
     }
