@@ -52,6 +52,7 @@
 //! here: the controller never reads or writes connection state.
 
 mod controller;
+mod neighbor;
 mod nic;
 pub mod service;
 mod slow_path;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use ztnic_model::tables::{LocalEp, PortClass, VportCtx};
+use ztnic_model::tables::{LocalEp, PortClass, Prefix, RemoteEp, VportCtx};
 use ztnic_model::{Config, Counters, DropReason, Op, OverflowFlow, PacketsBytes, PuntReason};
 use ztnic_p4runtime_client::protocol::config::P4Info;
 use ztnic_p4runtime_client::protocol::v1::{
@@ -834,6 +834,14 @@ impl Nic {
     pub fn held_local_ep(&self, ip: IpAddr) -> Option<LocalEp> {
         match self.held_entry(&Op::DeleteLocalEp { ip })? {
             Op::SetLocalEp(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// The `remote_ep` entry the device holds for exactly `prefix`.
+    pub fn held_remote_ep(&self, prefix: Prefix) -> Option<RemoteEp> {
+        match self.held_entry(&Op::DeleteRemoteEp { prefix })? {
+            Op::SetRemoteEp(r) => Some(r),
             _ => None,
         }
     }

@@ -3,14 +3,14 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
 use ztnic_model::addr::{from_u128, to_u128};
 use ztnic_model::parse::{IpPacket, Tag, parse_frame, parse_tunnel};
-use ztnic_model::tables::CtxEpoch;
+use ztnic_model::tables::{CtxEpoch, Prefix, RemoteAction};
 use ztnic_model::{Op, OverflowFlow, PuntReason};
 use ztnic_p4runtime_client::StreamEvent;
 use ztnic_p4runtime_client::protocol::v1::{DigestList, IdleTimeoutNotification, PacketIn};
@@ -18,6 +18,7 @@ use ztnic_p4tables::digest::{CtEvent, CtxMiss};
 use ztnic_p4tables::names;
 use ztnic_p4tables::packet::{PacketInMeta, PacketOutMeta};
 
+use crate::neighbor::{self, Neighbor};
 use crate::{Controller, ControllerError};
 
 /// Records kept for latency measurements (oldest dropped first).
@@ -55,8 +56,24 @@ pub enum SlowPathAction {
     },
     /// A `ct_event` digest (the data plane changed conntrack): counted.
     CtEvent { event: CtEvent },
-    /// A punt the runtime does not handle (ARP, ND, fragments, IPv6 extension
-    /// headers): counted.
+    /// An ARP request answered on `port` (PacketOut mode 0): `ip` is at the NIC's
+    /// MAC (proxy ARP).
+    ArpAnswered { port: u16, ip: Ipv4Addr },
+    /// A Neighbor Solicitation answered on `port` with a Neighbor Advertisement:
+    /// `ip` is at the NIC's MAC (proxy ND).
+    NdAnswered { port: u16, ip: Ipv6Addr },
+    /// An ARP request or Neighbor Solicitation for an address the NIC's endpoint
+    /// tables do not hold for an asker on `port`: not answered, counted.
+    NeighborUnknown { port: u16, ip: IpAddr },
+    /// An ARP or ND message that needs no answer (replies, announcements, probes,
+    /// duplicate address detection, router discovery, a request for the asker's own
+    /// address, one that came through a tunnel): counted, ignored.
+    NeighborIgnored { port: u16, what: &'static str },
+    /// An IP fragment (IPv4, or IPv6 with a fragmenting Fragment header; inner or
+    /// outer): dropped, counted. The datapath does not reassemble.
+    FragmentDropped { port: u16 },
+    /// A punt the runtime does not handle (IPv6 extension headers other than
+    /// fragments, reasons it does not know): counted.
     PuntIgnored { reason: u8 },
     /// Something that could not be decoded: counted.
     Malformed { what: String },
@@ -110,6 +127,17 @@ pub struct SlowPathStats {
     pub overflow_expired: u64,
     /// `ct_event` digests.
     pub ct_events: u64,
+    /// ARP requests answered (proxy ARP).
+    pub arp_answered: u64,
+    /// Neighbor Solicitations answered (proxy ND).
+    pub nd_answered: u64,
+    /// ARP requests / Neighbor Solicitations for addresses not known to the asker's
+    /// NIC: not answered.
+    pub neighbor_unknown: u64,
+    /// ARP / ND messages that need no answer.
+    pub neighbor_ignored: u64,
+    /// IP fragments dropped.
+    pub fragments_dropped: u64,
     /// Punts counted and otherwise ignored, by reason name.
     pub punts_ignored: BTreeMap<String, u64>,
     /// Punts whose context could not be told.
@@ -230,6 +258,11 @@ impl Controller {
                 s.overflow_expired += (flows.len() + other) as u64
             }
             SlowPathAction::CtEvent { .. } => s.ct_events += 1,
+            SlowPathAction::ArpAnswered { .. } => s.arp_answered += 1,
+            SlowPathAction::NdAnswered { .. } => s.nd_answered += 1,
+            SlowPathAction::NeighborUnknown { .. } => s.neighbor_unknown += 1,
+            SlowPathAction::NeighborIgnored { .. } => s.neighbor_ignored += 1,
+            SlowPathAction::FragmentDropped { .. } => s.fragments_dropped += 1,
             SlowPathAction::PuntIgnored { reason } => {
                 *s.punts_ignored.entry(punt_name(*reason)).or_default() += 1
             }
@@ -391,6 +424,22 @@ impl Controller {
             Some(r @ (PuntReason::CtxUnknown | PuntReason::CtxStaleEpoch)) => {
                 self.ctx_punt(host, meta, r, p.payload).await
             }
+            Some(PuntReason::Arp) => self.arp(host, meta.ingress_port, &p.payload).await,
+            Some(PuntReason::Nd) => self.nd(host, meta.ingress_port, &p.payload).await,
+            Some(PuntReason::IpFragment) => Ok(vec![SlowPathAction::FragmentDropped {
+                port: meta.ingress_port,
+            }]),
+            Some(PuntReason::Ipv6ExtHeader)
+                if neighbor::is_fragment(self.inner_frame(
+                    host,
+                    meta.ingress_port,
+                    &p.payload,
+                )?) =>
+            {
+                Ok(vec![SlowPathAction::FragmentDropped {
+                    port: meta.ingress_port,
+                }])
+            }
             _ => Ok(vec![SlowPathAction::PuntIgnored {
                 reason: meta.reason,
             }]),
@@ -399,14 +448,177 @@ impl Controller {
 
     /// The uplink port and the local VTEP of host `host`'s NIC.
     fn uplink_of(&self, host: &str) -> Result<(u16, Ipv4Addr), ControllerError> {
+        let (uplink, vtep, _) = self.link_of(host)?;
+        Ok((uplink, vtep))
+    }
+
+    /// The uplink port, the local VTEP and the MAC of host `host`'s NIC (as written
+    /// to the device, else as the engine wants it).
+    fn link_of(&self, host: &str) -> Result<(u16, Ipv4Addr, [u8; 6]), ControllerError> {
         let nic = self.nic_ref(host)?;
         Ok(match nic.config() {
-            Some(c) => (c.uplink_port, c.local_vtep_ip),
+            Some(c) => (c.uplink_port, c.local_vtep_ip, c.local_mac.0),
             None => {
                 let w = self.want(host)?;
-                (w.config.uplink_port, w.config.local_vtep_ip)
+                let c = w.config;
+                (c.uplink_port, c.local_vtep_ip, c.local_mac.0)
             }
         })
+    }
+
+    /// The frame a punt is about: the inner frame of a tunnel packet from the
+    /// uplink, else the frame itself.
+    fn inner_frame<'f>(
+        &self,
+        host: &str,
+        port: u16,
+        frame: &'f [u8],
+    ) -> Result<&'f [u8], ControllerError> {
+        Ok(self.tunnel_inner(host, port, frame)?.unwrap_or(frame))
+    }
+
+    /// The inner frame when `frame`, from `port`, is a tunnel packet addressed to
+    /// host `host`'s VTEP.
+    fn tunnel_inner<'f>(
+        &self,
+        host: &str,
+        port: u16,
+        frame: &'f [u8],
+    ) -> Result<Option<&'f [u8]>, ControllerError> {
+        let (uplink, vtep) = self.uplink_of(host)?;
+        if port != uplink {
+            return Ok(None);
+        }
+        let Ok(outer) = parse_frame(frame) else {
+            return Ok(None);
+        };
+        Ok(
+            match parse_tunnel(frame, &outer, to_u128(IpAddr::V4(vtep))) {
+                Ok(Some(t)) => frame.get(t.inner),
+                _ => None,
+            },
+        )
+    }
+
+    /// Whether host `host`'s NIC answers for `ip` to an asker on `port`: from the
+    /// uplink, for its local endpoints and its VTEP address; from a vport, for its
+    /// local endpoints and the remote endpoints it has a host route to, but not for
+    /// the asker's own address (`None`: ignore). Read from the NIC's tables as
+    /// written, i.e. what the datapath will do with the traffic that follows.
+    fn answers_for(
+        &self,
+        host: &str,
+        port: u16,
+        ip: IpAddr,
+    ) -> Result<Option<bool>, ControllerError> {
+        let (uplink, vtep, _) = self.link_of(host)?;
+        let nic = self.nic_ref(host)?;
+        let local = nic.held_local_ep(ip).is_some();
+        if port == uplink {
+            return Ok(Some(local || ip == IpAddr::V4(vtep)));
+        }
+        if nic.held_vport_ctx(port, ip).is_some() {
+            return Ok(None);
+        }
+        let len = if ip.is_ipv4() { 32 } else { 128 };
+        let remote = nic
+            .held_remote_ep(Prefix { addr: ip, len })
+            .is_some_and(|r| r.action != RemoteAction::World);
+        Ok(Some(local || remote))
+    }
+
+    /// Sends `frame` out of `port` of host `host`'s NIC as it is (PacketOut mode 0).
+    async fn send_out(&self, host: &str, port: u16, frame: Vec<u8>) -> Result<(), ControllerError> {
+        let nic = self.nic_ref(host)?;
+        let out = nic
+            .program()
+            .packet_out(PacketOutMeta { port, mode: 0 }, frame)
+            .map_err(|source| ControllerError::Map {
+                nic: host.to_string(),
+                op: "packet_out".into(),
+                source,
+            })?;
+        nic.send_packet_out(out).await
+    }
+
+    /// A punted ARP frame: a request for an address the NIC answers for gets an ARP
+    /// reply from the NIC's MAC on the port it came from.
+    async fn arp(
+        &mut self,
+        host: &str,
+        port: u16,
+        frame: &[u8],
+    ) -> Result<Vec<SlowPathAction>, ControllerError> {
+        if self.tunnel_inner(host, port, frame)?.is_some() {
+            return Ok(vec![SlowPathAction::NeighborIgnored {
+                port,
+                what: "arp through a tunnel",
+            }]);
+        }
+        let req = match neighbor::parse_arp(frame) {
+            Neighbor::Request(r) => r,
+            Neighbor::Ignore(what) => {
+                return Ok(vec![SlowPathAction::NeighborIgnored { port, what }]);
+            }
+            Neighbor::Malformed(what) => return Ok(vec![SlowPathAction::Malformed { what }]),
+        };
+        let ip = req.target_ip;
+        match self.answers_for(host, port, IpAddr::V4(ip))? {
+            None => Ok(vec![SlowPathAction::NeighborIgnored {
+                port,
+                what: "arp for the asker's own address",
+            }]),
+            Some(false) => Ok(vec![SlowPathAction::NeighborUnknown {
+                port,
+                ip: IpAddr::V4(ip),
+            }]),
+            Some(true) => {
+                let (_, _, mac) = self.link_of(host)?;
+                self.send_out(host, port, neighbor::arp_reply(&req, mac))
+                    .await?;
+                Ok(vec![SlowPathAction::ArpAnswered { port, ip }])
+            }
+        }
+    }
+
+    /// A punted ND frame: a Neighbor Solicitation for an address the NIC answers for
+    /// gets a Neighbor Advertisement from the NIC's MAC on the port it came from.
+    async fn nd(
+        &mut self,
+        host: &str,
+        port: u16,
+        frame: &[u8],
+    ) -> Result<Vec<SlowPathAction>, ControllerError> {
+        if self.tunnel_inner(host, port, frame)?.is_some() {
+            return Ok(vec![SlowPathAction::NeighborIgnored {
+                port,
+                what: "nd through a tunnel",
+            }]);
+        }
+        let req = match neighbor::parse_nd(frame) {
+            Neighbor::Request(r) => r,
+            Neighbor::Ignore(what) => {
+                return Ok(vec![SlowPathAction::NeighborIgnored { port, what }]);
+            }
+            Neighbor::Malformed(what) => return Ok(vec![SlowPathAction::Malformed { what }]),
+        };
+        let ip = req.target;
+        match self.answers_for(host, port, IpAddr::V6(ip))? {
+            None => Ok(vec![SlowPathAction::NeighborIgnored {
+                port,
+                what: "nd for the asker's own address",
+            }]),
+            Some(false) => Ok(vec![SlowPathAction::NeighborUnknown {
+                port,
+                ip: IpAddr::V6(ip),
+            }]),
+            Some(true) => {
+                let (_, _, mac) = self.link_of(host)?;
+                self.send_out(host, port, neighbor::neighbor_advert(&req, mac))
+                    .await?;
+                Ok(vec![SlowPathAction::NdAnswered { port, ip }])
+            }
+        }
     }
 
     /// The packet a punted frame carries (the inner one of a tunnel from the uplink)
