@@ -1,10 +1,11 @@
-//! A register-file device: the ztnic register map in host memory, with an event
-//! FIFO and a punt queue that a caller fills ([`RegFileHandle`]). It needs no
+//! A register-file device: the ztnic register map in host memory, with table
+//! memory behind the table window, an event FIFO and a punt queue that a caller
+//! fills ([`RegFileHandle`]). It needs no
 //! Verilator and no card: the agent's own cost (P4Runtime decoding, the driver's
 //! placement, event handling) is what a bench over it measures, and it is how a
 //! test raises device events without a datapath.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
@@ -46,14 +47,22 @@ impl Shared {
 }
 
 /// The ztnic register map in memory, like an idle card: the id block reports
-/// the geometry it was made with, table commands complete at once (status 0),
-/// every other register keeps what was written; the event FIFO and the punt
+/// the geometry it was made with, table commands complete at once (status 0): a
+/// write stores the data registers' words at (table, index), a read loads them
+/// back (zeros for a slot never written or written all-zero, as after a reset),
+/// so the driver's read-back sees what was written; every other register keeps
+/// what was written; the event FIFO and the punt
 /// queue hold what a [`RegFileHandle`] raised, and raising notifies the agent
 /// ([`Device::event_signal`]).
 pub struct RegFileDevice {
     regs: Vec<u32>,
+    /// Table memory: the non-zero slots, by (table, index).
+    slots: HashMap<(u32, u32), [u32; DATA_WORDS]>,
     shared: Arc<Shared>,
 }
+
+/// Words of the table window's data registers.
+const DATA_WORDS: usize = tables::DATA_COUNT as usize;
 
 /// The outside of a [`RegFileDevice`] (cloneable, usable while the agent owns
 /// the device): raises events and punts as the datapath would, and tells when
@@ -83,6 +92,7 @@ impl RegFileDevice {
         }
         RegFileDevice {
             regs,
+            slots: HashMap::new(),
             shared: Arc::new(Shared {
                 queues: Mutex::default(),
                 signal: Arc::new(Notify::new()),
@@ -113,6 +123,28 @@ impl RegFileDevice {
     pub fn handle(&self) -> RegFileHandle {
         RegFileHandle {
             shared: self.shared.clone(),
+        }
+    }
+
+    /// Carries out a table command on the slot that `select` and `index` name.
+    fn table_cmd(&mut self, cmd: u32) {
+        let key = (
+            self.regs[tables::SELECT as usize / 4],
+            self.regs[tables::INDEX as usize / 4],
+        );
+        let data = tables::DATA as usize / 4;
+        let window = data..data + DATA_WORDS;
+        if cmd == table_cmd_enum::WRITE {
+            let mut words = [0u32; DATA_WORDS];
+            words.copy_from_slice(&self.regs[window]);
+            if words.iter().all(|w| *w == 0) {
+                self.slots.remove(&key);
+            } else {
+                self.slots.insert(key, words);
+            }
+        } else if cmd == table_cmd_enum::READ {
+            let words = self.slots.get(&key).copied().unwrap_or_default();
+            self.regs[window].copy_from_slice(&words);
         }
     }
 
@@ -197,6 +229,9 @@ impl RegisterAccess for RegFileDevice {
             return Ok(());
         }
         *self.slot(addr)? = value;
+        if addr == tables::CMD {
+            self.table_cmd(value);
+        }
         Ok(())
     }
 
@@ -279,6 +314,24 @@ mod tests {
             .expect("write");
         assert_eq!(h.table_writes(), before + 1);
         assert!(h.last_table_write().is_some());
+        // the slot holds what was written; others read as zeros
+        assert_eq!(
+            drv.table_read(ztnic_fpga::regmap::table_enum::PORT_CLASS, 1, 2)
+                .expect("read"),
+            vec![1, 0]
+        );
+        assert_eq!(
+            drv.table_read(ztnic_fpga::regmap::table_enum::PORT_CLASS, 2, 2)
+                .expect("read"),
+            vec![0, 0]
+        );
+        drv.table_write(ztnic_fpga::regmap::table_enum::PORT_CLASS, 1, &[])
+            .expect("clear");
+        assert_eq!(
+            drv.table_read(ztnic_fpga::regmap::table_enum::PORT_CLASS, 1, 1)
+                .expect("read"),
+            vec![0]
+        );
         assert!(drv.access_mut().read32(0x2000).is_err());
     }
 }
