@@ -62,13 +62,20 @@ impl EtcdServer {
     /// `SKIPPED: etcd not installed`) when there is no etcd binary. Panics if an
     /// installed etcd does not come up.
     pub fn start() -> Option<EtcdServer> {
+        EtcdServer::start_with(&[])
+    }
+
+    /// [`EtcdServer::start`] with extra command-line flags for etcd (a bench
+    /// raises `--max-txn-ops` and `--max-request-bytes` to write a large
+    /// desired state in one transaction).
+    pub fn start_with(extra: &[&str]) -> Option<EtcdServer> {
         if !installed() {
             println!("SKIPPED: etcd not installed");
             return None;
         }
         let mut last = String::new();
         for _ in 0..3 {
-            match Self::try_start() {
+            match Self::try_start(extra) {
                 Ok(s) => return Some(s),
                 Err(e) => last = e,
             }
@@ -76,7 +83,7 @@ impl EtcdServer {
         panic!("etcd did not start: {last}");
     }
 
-    fn try_start() -> Result<EtcdServer, String> {
+    fn try_start(extra: &[&str]) -> Result<EtcdServer, String> {
         let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
         let (cport, pport) = (free_port(), free_port());
         let client: SocketAddr = ([127, 0, 0, 1], cport).into();
@@ -99,6 +106,7 @@ impl EtcdServer {
             .arg(&purl)
             .arg("--initial-cluster")
             .arg(format!("test={purl}"))
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
