@@ -848,3 +848,87 @@ async fn the_event_loop_takes_digests_from_the_devices() {
     assert!(rec.done >= rec.received);
     assert!(rec.latency() < Duration::from_secs(5));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_models_punts_are_answered_and_the_answer_leaves_by_the_asking_port() {
+    let (servers, mut c) = sockshop_setup().await;
+    let (fe, cat) = (v6("fd00::1:20"), v6("fd00::2:30"));
+    for (w, ip, host, vport) in [
+        ("front-end", fe, "node-1", 2),
+        ("catalogue", cat, "node-2", 2),
+    ] {
+        let i = ztnic_intent::Instance {
+            ip: IpAddr::V6(ip),
+            host: host.into(),
+            vport,
+        };
+        c.add_instance(w, i).await.unwrap();
+    }
+    // The reference datapath holding what node-1 holds.
+    let (cfg, ops) = c.desired("node-1").unwrap();
+    let mut dp = ztnic_model::Datapath::new(cfg.clone()).unwrap();
+    for op in &ops {
+        dp.apply(op).unwrap();
+    }
+    let mut frag = tcp_syn(v4("10.1.1.20"), v4("10.1.2.30"), 1, 2);
+    frag[20] = 0x20; // MF: the first fragment
+    let csum = !ztnic_model::parse::ipv4_checksum_fold(&{
+        let mut h = frag[14..34].to_vec();
+        h[10..12].copy_from_slice(&[0, 0]);
+        h
+    });
+    frag[24..26].copy_from_slice(&csum.to_be_bytes());
+    let cases = [
+        (
+            arp_request(MAC_A, v4("10.1.1.20"), v4("10.1.2.30")),
+            PuntReason::Arp,
+            SlowPathAction::ArpAnswered {
+                port: 2,
+                ip: v4("10.1.2.30"),
+            },
+        ),
+        (
+            neighbor_solicitation(MAC_A, fe, cat),
+            PuntReason::Nd,
+            SlowPathAction::NdAnswered { port: 2, ip: cat },
+        ),
+        (
+            frag,
+            PuntReason::IpFragment,
+            SlowPathAction::FragmentDropped { port: 2 },
+        ),
+    ];
+    let mut answers = 0;
+    for (frame, reason, want) in cases {
+        let punted = match dp.process(0, 2, &frame).verdict {
+            ztnic_model::Verdict::Punt { reason: r, frame } => {
+                assert_eq!(r, reason);
+                frame
+            }
+            v => panic!("the model did not punt: {v:?}"),
+        };
+        let ev = punt(&c, "node-1", 2, reason, punted);
+        let a = c.handle_event("node-1", ev).await.unwrap();
+        assert_eq!(a, vec![want.clone()]);
+        if matches!(want, SlowPathAction::FragmentDropped { .. }) {
+            continue;
+        }
+        let (meta, answer) = sent_since(&c, &servers, "node-1", answers)
+            .await
+            .pop()
+            .unwrap();
+        answers += 1;
+        // Through the model from the CPU port, as the device gets a PacketOut.
+        let mut from_cpu = meta.port.to_be_bytes().to_vec();
+        from_cpu.extend_from_slice(&[meta.mode, 0]);
+        from_cpu.extend_from_slice(&answer);
+        assert_eq!(
+            dp.process(0, cfg.cpu_port, &from_cpu).verdict,
+            ztnic_model::Verdict::Forward {
+                port: 2,
+                frame: answer
+            }
+        );
+    }
+    assert_eq!(answers, 2);
+}
