@@ -4,7 +4,7 @@
 //! digests and PacketIns.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -155,7 +155,9 @@ impl Loaded {
 pub struct FpgaBackend<D: Device> {
     drv: RefCell<Driver<D>>,
     loaded: Option<Loaded>,
-    entries: BTreeMap<Vec<u8>, TableEntry>,
+    /// The accepted entries by their canonical key ([`entry_key`]); looked up by
+    /// key only, never walked in order.
+    entries: HashMap<Vec<u8>, Box<TableEntry>>,
     /// Rule id → key of its policy entry.
     rules: HashMap<u32, Vec<u8>>,
     defaults: HashMap<u32, TableEntry>,
@@ -185,7 +187,7 @@ impl<D: Device> FpgaBackend<D> {
         FpgaBackend {
             drv: RefCell::new(drv),
             loaded: None,
-            entries: BTreeMap::new(),
+            entries: HashMap::new(),
             rules: HashMap::new(),
             defaults: HashMap::new(),
             events: None,
@@ -297,7 +299,8 @@ impl<D: Device> FpgaBackend<D> {
 
     /// [`Self::store`] with the entry's key already computed.
     fn store_keyed(&mut self, k: Vec<u8>, e: &TableEntry) {
-        let mut e = e.clone();
+        // boxed: the map moves a pointer, not the entry, when it grows
+        let mut e = Box::new(e.clone());
         e.counter_data = None;
         e.time_since_last_hit = None;
         if let Some(id) = self.rule_id(&e) {
@@ -307,7 +310,7 @@ impl<D: Device> FpgaBackend<D> {
     }
 
     fn unstore(&mut self, key: &[u8]) -> Option<TableEntry> {
-        let old = self.entries.remove(key)?;
+        let old = *self.entries.remove(key)?;
         if let Some(id) = self.rule_id(&old) {
             self.rules.remove(&id);
         }
