@@ -191,19 +191,6 @@ end
 // ---------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------
-function [127:0] event_rec(input [7:0] kind, input [7:0] why_code, input [15:0] port,
-                           input [23:0] ctx, input [7:0] ep, input [31:0] hash, input [31:0] now);
-    begin
-        event_rec = 0;
-        event_rec[L_EVENT_KIND_LSB +: 8] = kind;
-        event_rec[L_EVENT_REASON_LSB +: 8] = why_code;
-        event_rec[L_EVENT_PORT_LSB +: 16] = port;
-        event_rec[L_EVENT_CTX_LSB +: 24] = ctx;
-        event_rec[L_EVENT_EPOCH_LSB +: 8] = ep;
-        event_rec[L_EVENT_HASH_LSB +: 32] = hash;
-        event_rec[L_EVENT_TIME_LSB +: 32] = now;
-    end
-endfunction
 
 // combinational CRC-32/IEEE of a short key (8 bytes at most), big-endian vector
 function [31:0] crc32_small(input [63:0] d, input integer n);
@@ -218,37 +205,6 @@ function [31:0] crc32_small(input [63:0] d, input integer n);
             end
         end
         crc32_small = ~c;
-    end
-endfunction
-
-// decomposed policy key of variant v: bit0 src any, bit1 dst any, bit2 proto any
-function [63:0] pol_key(input [2:0] v, input [23:0] s, input [23:0] d, input [7:0] p);
-    pol_key = {5'd0, v, v[0] ? 24'd0 : s, v[1] ? 24'd0 : d, v[2] ? 8'd0 : p};
-endfunction
-
-// conntrack: entry timeout and expiry
-function [63:0] ct_timeout(input [L_CONNTRACK_W-1:0] e, input [64*16-1:0] t);
-    reg [3:0] idx;
-    reg [3:0] st;
-    begin
-        st = e[L_CONNTRACK_STATE_LSB +: 4];
-        case (e[L_CONNTRACK_KIND_LSB +: 2])
-            CT_KIND_TCP[1:0]: idx = (st <= 4'd1) ? TIMEOUT_TCP_SYN_SENT[3:0] : ((st <= 4'd9) ? st - 4'd1 : TIMEOUT_TCP_SYN_SENT[3:0]);
-            CT_KIND_UDP[1:0]: idx = e[L_CONNTRACK_REPLIED_LSB] ? TIMEOUT_UDP_REPLIED[3:0] : TIMEOUT_UDP_UNREPLIED[3:0];
-            CT_KIND_ICMP[1:0]: idx = TIMEOUT_ICMP[3:0];
-            default: idx = TIMEOUT_OTHER[3:0];
-        endcase
-        ct_timeout = t[64*idx +: 64];
-    end
-endfunction
-
-function ct_expired(input [L_CONNTRACK_W-1:0] e, input [63:0] now, input [64*16-1:0] t);
-    reg [63:0] last;
-    reg [63:0] idle;
-    begin
-        last = e[L_CONNTRACK_LAST_SEEN_LSB +: 64];
-        idle = (now > last) ? now - last : 64'd0;
-        ct_expired = idle >= ct_timeout(e, t);
     end
 endfunction
 
@@ -285,73 +241,37 @@ always @(posedge clk) begin
     clock_reg <= clock_reg + 16'd1;
 end
 
-// port_class lives in flip-flops (remote_ep too, in ztnic_remote_ep_lpm)
-reg [1:0] port_class [0:(1<<PORT_CLASS_LOG2)-1];
+// the drop and punt counters live in flip-flops (port_class too, in ztnic_port_class;
+// remote_ep in ztnic_remote_ep_lpm)
 reg [63:0] drop_cnt [0:DROP_CODES-1];
 reg [63:0] punt_cnt [0:PUNT_CODES-1];
 
 integer ii;
 initial begin
-    for (ii = 0; ii < (1<<PORT_CLASS_LOG2); ii = ii + 1) port_class[ii] = 2'd0;
     for (ii = 0; ii < DROP_CODES; ii = ii + 1) drop_cnt[ii] = 64'd0;
     for (ii = 0; ii < PUNT_CODES; ii = ii + 1) punt_cnt[ii] = 64'd0;
 end
-
-// port class of the ingress port and of a packet_out's target port
-wire [15:0] po_port = {hq_hdr[7:0], hq_hdr[15:8]};
-wire [1:0] class_in = (hq_port >> PORT_CLASS_LOG2) == 0 ? port_class[hq_port[PORT_CLASS_LOG2-1:0]] : 2'd0;
-wire [1:0] class_po = (po_port >> PORT_CLASS_LOG2) == 0 ? port_class[po_port[PORT_CLASS_LOG2-1:0]] : 2'd0;
 
 // ---------------------------------------------------------------------------
 // stage 1: port class, packet_out
 // ---------------------------------------------------------------------------
 reg [PHV_W-1:0] p1_reg, p1;
 reg [HW-1:0] r1_reg, r1;
-reg [1:0] c0, c1;
 // the fields stage 1 decides; mode 1 shifts the header by the 4-byte packet_out header
-reg [10:0] s1_vd;
-reg [15:0] s1_port, s1_pre, s1_oport, s1_skip;
-reg [1:0] s1_cls;
-reg s1_shift;
-always @* begin
-    s1_vd = 0;
-    s1_port = hq_port;
-    s1_pre = 0;
-    s1_oport = 0;
-    s1_skip = 0;
-    s1_shift = 1'b0;
-    c0 = class_in;
-    c1 = class_po;
-    s1_cls = c0;
-    if (hq_oversize) begin
-        s1_vd = vd(1'b0, DROP_OVERSIZE);
-    end else if (c0 == PORT_CLASS_NONE[1:0]) begin
-        s1_vd = vd(1'b0, DROP_UNKNOWN_PORT);
-    end else if (c0 == PORT_CLASS_CPU[1:0]) begin
-        if (hq_len < 4) begin
-            s1_vd = vd(1'b0, DROP_BAD_PACKET_OUT);
-        end else if (hq_hdr[16 +: 8] == 8'd0) begin
-            // mode 0: the rest of the packet out of `port` unchanged
-            s1_vd = {1'b1, V_FWD, 8'd0};
-            s1_oport = po_port;
-            s1_skip = 16'd4;
-        end else if (hq_hdr[16 +: 8] == 8'd1) begin
-            // mode 1: through the pipeline as if it arrived on `port`
-            s1_port = po_port;
-            s1_pre = 16'd4;
-            s1_skip = 16'd4;
-            s1_cls = c1;
-            s1_shift = 1'b1;
-            if (c1 == PORT_CLASS_NONE[1:0]) begin
-                s1_vd = vd(1'b0, DROP_UNKNOWN_PORT);
-            end else if (c1 == PORT_CLASS_CPU[1:0]) begin
-                s1_vd = vd(1'b0, DROP_BAD_PACKET_OUT);
-            end
-        end else begin
-            s1_vd = vd(1'b0, DROP_BAD_PACKET_OUT);
-        end
-    end
-end
+wire [10:0] s1_vd;
+wire [15:0] s1_port, s1_pre, s1_oport, s1_skip;
+wire [1:0] s1_cls;
+wire s1_shift;
+// the control window writes and reads port_class at its index (pc_we: ztnic_table_access)
+wire pc_we;
+wire [1:0] pc_rd;
+ztnic_port_class #(.PORT_CLASS_LOG2(PORT_CLASS_LOG2)) port_class_stage (
+    .clk(clk),
+    .wr_en(pc_we), .wr_index(tbl_index[PORT_CLASS_LOG2-1:0]), .wr_data(tbl_wdata[1:0]),
+    .rd_index(tbl_index[PORT_CLASS_LOG2-1:0]), .rd_data(pc_rd),
+    .port(hq_port), .len(hq_len), .oversize(hq_oversize), .hdr(hq_hdr[23:0]),
+    .m_vd(s1_vd), .m_port(s1_port), .m_cls(s1_cls), .m_pre(s1_pre), .m_oport(s1_oport),
+    .m_skip(s1_skip), .m_shift(s1_shift));
 
 always @* begin
     r1 = s1_shift ? hq_hdr >> 32 : hq_hdr;
@@ -455,7 +375,7 @@ wire [4*L_CONNTRACK_W-1:0] ct_a_rd, ct_b_rd;
 // the control plane
 wire [31:0] pol_b_en;
 wire pol_b_we = b_we;
-reg [8*POLICY_LOG2-1:0] pol_a_addr, pol_b_addr;
+wire [8*POLICY_LOG2-1:0] pol_a_addr, pol_b_addr;
 wire [32*L_POLICY_W-1:0] pol_a_rd, pol_b_rd, pol_ctl_rd;
 wire [32*POLICY_LOG2-1:0] pol_a_idx, pol_b_idx;
 
@@ -618,22 +538,14 @@ end
 // ---------------------------------------------------------------------------
 /* verilator lint_off UNUSEDSIGNAL */
 wire [31:0] ce_hash = crc32_small({40'd0, p12_reg[F_SCTX +: 24]}, 3);
-reg [31:0] ph_f, ph_r;
 /* verilator lint_on UNUSEDSIGNAL */
 assign ce_a_addr = ce_hash[CTX_EPOCH_LOG2-1:0];
 
-reg [8*64-1:0] pol_key_f, pol_key_r;
-integer vi;
-always @* begin
-    for (vi = 0; vi < 8; vi = vi + 1) begin
-        pol_key_f[64*vi +: 64] = pol_key(vi[2:0], p12_reg[F_SCTX +: 24], p12_reg[F_DCTX +: 24], p12_reg[F_PROTO +: 8]);
-        pol_key_r[64*vi +: 64] = pol_key(vi[2:0], p12_reg[F_DCTX +: 24], p12_reg[F_SCTX +: 24], p12_reg[F_PROTO +: 8]);
-        ph_f = crc32_small(pol_key_f[64*vi +: 64], 8);
-        ph_r = crc32_small(pol_key_r[64*vi +: 64], 8);
-        pol_a_addr[vi*POLICY_LOG2 +: POLICY_LOG2] = ph_f[POLICY_LOG2-1:0];
-        pol_b_addr[vi*POLICY_LOG2 +: POLICY_LOG2] = ph_r[POLICY_LOG2-1:0];
-    end
-end
+// the 8 decomposed policy keys of each view and their buckets
+wire [8*64-1:0] pol_key_f, pol_key_r;
+ztnic_policy_key #(.POLICY_LOG2(POLICY_LOG2)) policy_key (
+    .sctx(p12_reg[F_SCTX +: 24]), .dctx(p12_reg[F_DCTX +: 24]), .proto(p12_reg[F_PROTO +: 8]),
+    .m_key_f(pol_key_f), .m_key_r(pol_key_r), .m_bucket_f(pol_a_addr), .m_bucket_r(pol_b_addr));
 
 // keys and buckets of the policy reads whose data arrives in stage 13
 reg [8*64-1:0] pk_f_reg, pk_r_reg;
@@ -653,34 +565,15 @@ always @(posedge clk) begin
 end
 
 reg [PHV_W-1:0] p13_reg, p13;
-reg [15:0] pa13, pb13;
-reg [2:0] k13;
-reg [311:0] okey13, key13;
-reg srclo13;
-always @* begin
-    k13 = p12_reg[F_KIND +: 3];
-    pa13 = (k13 == K_TCP || k13 == K_UDP) ? p12_reg[F_SPORT +: 16] : p12_reg[F_ECHO +: 16];
-    pb13 = (k13 == K_TCP || k13 == K_UDP) ? p12_reg[F_DPORT +: 16] : p12_reg[F_ECHO +: 16];
-    if (k13 != K_TCP && k13 != K_UDP && k13 != K_ECHO_REQ && k13 != K_ECHO_REP) begin
-        pa13 = 0; pb13 = 0;
-    end
-    srclo13 = {p12_reg[F_SRC +: 128], pa13} <= {p12_reg[F_DST +: 128], pb13};
-    if (srclo13) begin
-        okey13 = {p12_reg[F_ZONE +: 16], p12_reg[F_PROTO +: 8], p12_reg[F_SRC +: 128], p12_reg[F_DST +: 128], pa13, pb13};
-    end else begin
-        okey13 = {p12_reg[F_ZONE +: 16], p12_reg[F_PROTO +: 8], p12_reg[F_DST +: 128], p12_reg[F_SRC +: 128], pb13, pa13};
-    end
-    key13 = okey13;
-    if (k13 == K_ICMP_ERR) begin
-        if ({p12_reg[F_ESRC +: 128], p12_reg[F_ESP +: 16]} <= {p12_reg[F_EDST +: 128], p12_reg[F_EDP +: 16]}) begin
-            key13 = {p12_reg[F_ZONE +: 16], p12_reg[F_EPROTO +: 8], p12_reg[F_ESRC +: 128],
-                     p12_reg[F_EDST +: 128], p12_reg[F_ESP +: 16], p12_reg[F_EDP +: 16]};
-        end else begin
-            key13 = {p12_reg[F_ZONE +: 16], p12_reg[F_EPROTO +: 8], p12_reg[F_EDST +: 128],
-                     p12_reg[F_ESRC +: 128], p12_reg[F_EDP +: 16], p12_reg[F_ESP +: 16]};
-        end
-    end
-end
+wire [311:0] okey13, key13;
+wire srclo13;
+ztnic_ct_key ct_key (
+    .kind(p12_reg[F_KIND +: 3]), .zone(p12_reg[F_ZONE +: 16]), .proto(p12_reg[F_PROTO +: 8]),
+    .src(p12_reg[F_SRC +: 128]), .dst(p12_reg[F_DST +: 128]),
+    .sport(p12_reg[F_SPORT +: 16]), .dport(p12_reg[F_DPORT +: 16]), .echo(p12_reg[F_ECHO +: 16]),
+    .eproto(p12_reg[F_EPROTO +: 8]), .esrc(p12_reg[F_ESRC +: 128]), .edst(p12_reg[F_EDST +: 128]),
+    .esp(p12_reg[F_ESP +: 16]), .edp(p12_reg[F_EDP +: 16]),
+    .m_okey(okey13), .m_srclo(srclo13), .m_key(key13));
 
 always @* begin
     p13 = p12_reg;
@@ -707,44 +600,15 @@ wire [L_CTX_EPOCH_W-1:0] ce_e;
 wire [1:0] ce_way;
 
 // SipHash message: ctx, epoch, inner addresses, proto, ports (datapath.md §3)
-reg [23:0] sip_ctx;
-reg [7:0] sip_epoch;
-reg [8*47-1:0] sip_msg;
-reg [5:0] sip_len;
-integer si;
-always @* begin
-    if (p13_reg[F_CLS +: 2] == PORT_CLASS_VPORT[1:0]) begin
-        sip_ctx = p13_reg[F_SCTX +: 24];
-        sip_epoch = ce_e[L_CTX_EPOCH_EPOCH_LSB +: 8];
-    end else begin
-        sip_ctx = p13_reg[F_TCTX +: 24];
-        sip_epoch = p13_reg[F_TEPOCH +: 8];
-    end
-    sip_msg = 0;
-    sip_msg[0 +: 8] = sip_ctx[23:16];
-    sip_msg[8 +: 8] = sip_ctx[15:8];
-    sip_msg[16 +: 8] = sip_ctx[7:0];
-    sip_msg[24 +: 8] = sip_epoch;
-    if (p13_reg[F_V6]) begin
-        for (si = 0; si < 16; si = si + 1) begin
-            sip_msg[8*(4+si) +: 8] = p13_reg[F_SRC + 8*(15-si) +: 8];
-            sip_msg[8*(20+si) +: 8] = p13_reg[F_DST + 8*(15-si) +: 8];
-        end
-        sip_msg[8*36 +: 8] = p13_reg[F_PROTO +: 8];
-        sip_msg[8*37 +: 32] = {p13_reg[F_DPORT +: 8], p13_reg[F_DPORT + 8 +: 8],
-                               p13_reg[F_SPORT +: 8], p13_reg[F_SPORT + 8 +: 8]};
-        sip_len = 6'd41;
-    end else begin
-        for (si = 0; si < 4; si = si + 1) begin
-            sip_msg[8*(4+si) +: 8] = p13_reg[F_SRC + 8*(3-si) +: 8];
-            sip_msg[8*(8+si) +: 8] = p13_reg[F_DST + 8*(3-si) +: 8];
-        end
-        sip_msg[8*12 +: 8] = p13_reg[F_PROTO +: 8];
-        sip_msg[8*13 +: 32] = {p13_reg[F_DPORT +: 8], p13_reg[F_DPORT + 8 +: 8],
-                               p13_reg[F_SPORT +: 8], p13_reg[F_SPORT + 8 +: 8]};
-        sip_len = 6'd17;
-    end
-end
+wire [8*47-1:0] sip_msg;
+wire [5:0] sip_len;
+ztnic_tag_msg tag_msg (
+    .cls(p13_reg[F_CLS +: 2]), .sctx(p13_reg[F_SCTX +: 24]),
+    .ce_epoch(ce_e[L_CTX_EPOCH_EPOCH_LSB +: 8]),
+    .tctx(p13_reg[F_TCTX +: 24]), .tepoch(p13_reg[F_TEPOCH +: 8]),
+    .v6(p13_reg[F_V6]), .src(p13_reg[F_SRC +: 128]), .dst(p13_reg[F_DST +: 128]),
+    .proto(p13_reg[F_PROTO +: 8]), .sport(p13_reg[F_SPORT +: 16]), .dport(p13_reg[F_DPORT +: 16]),
+    .m_msg(sip_msg), .m_len(sip_len));
 
 /* verilator lint_off UNUSEDSIGNAL */
 // the tag MAC is the low 32 bits
@@ -1071,7 +935,7 @@ wire pkt_evt = out_fire && p26_reg[F_EVP];
 wire ac_idle;
 wire [3:0] ac_ct_en;
 wire ac_cec_en, ac_rc_en;
-wire pc_we, drop_we, punt_we;
+wire drop_we, punt_we;
 wire [3:0] sw_en;
 wire sw_clear;
 wire [CT_ADDR_W-1:0] sw_addr;
@@ -1081,7 +945,6 @@ reg evo_valid_reg = 1'b0, evo_valid_next;
 reg [127:0] evo_reg = 0, evo_next;
 
 // the flip-flop tables' entries at the window's index
-wire [1:0] pc_rd = port_class[tbl_index[PORT_CLASS_LOG2-1:0]];
 wire [L_REMOTE_EP_W-1:0] rem_rd = rem_rdata;
 wire [63:0] drop_rd = drop_cnt[tbl_index < DROP_CODES ? tbl_index[4:0] : 5'd0];
 wire [63:0] punt_rd = punt_cnt[tbl_index[2:0]];
@@ -1158,7 +1021,6 @@ assign evt_data = evo_reg;
 assign evt_valid = evo_valid_reg;
 
 always @(posedge clk) begin
-    if (pc_we) port_class[tbl_index[PORT_CLASS_LOG2-1:0]] <= tbl_wdata[1:0];
     if (out_fire && out_vk == V_DROP) drop_cnt[p26_reg[F_WHY +: 5]] <= drop_cnt[p26_reg[F_WHY +: 5]] + 64'd1;
     if (out_fire && out_vk == V_PUNT) punt_cnt[p26_reg[F_WHY +: 3]] <= punt_cnt[p26_reg[F_WHY +: 3]] + 64'd1;
     if (drop_we) drop_cnt[tbl_index[4:0]] <= tbl_wdata[63:0];
