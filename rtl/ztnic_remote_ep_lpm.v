@@ -68,11 +68,15 @@ initial begin
 end
 
 // the mask of a prefix length (as the table always defined it: none for length 0)
+// the mask of a prefix length (as the table always defined it: `~0 << (128 - len)` in
+// 8-bit arithmetic, none for length 0 or beyond 128), bit by bit as compares of the
+// length with constants: two LUT levels, where the shift was a subtractor and a
+// barrel shifter (seven)
 function [127:0] lpm_mask(input [7:0] len);
+    integer b;
     begin
-        lpm_mask = ~(128'd0) << (8'd128 - len);
-        if (len == 8'd0) begin
-            lpm_mask = 128'd0;
+        for (b = 0; b < 128; b = b + 1) begin
+            lpm_mask[b] = (len >= 8'd128 - b[7:0]) && (len <= 8'd128);
         end
     end
 endfunction

@@ -180,6 +180,30 @@ assign tbl_done = cdone_reg;
 assign tbl_err = cerr_reg;
 assign tbl_rdata = crd_reg;
 
+// the ways' read data as arrays: a selection by way is a multiplexer (an index
+// multiplied by the entry width would be a multiplier and a barrel shifter)
+wire [VPC_W-1:0] vpc_w [0:3];
+wire [LEP_W-1:0] lep_w [0:3];
+wire [RH_W-1:0] rh_w [0:3];
+wire [CE_W-1:0] ce_w [0:3];
+wire [OVF_W-1:0] ovf_w [0:3];
+wire [CT_W-1:0] ct_w [0:3];
+wire [POL_W-1:0] pol_w [0:31];
+genvar gw;
+generate
+    for (gw = 0; gw < 4; gw = gw + 1) begin : g_way
+        assign vpc_w[gw] = vpc_rd[gw*VPC_W +: VPC_W];
+        assign lep_w[gw] = lep_rd[gw*LEP_W +: LEP_W];
+        assign rh_w[gw] = rh_rd[gw*RH_W +: RH_W];
+        assign ce_w[gw] = ce_rd[gw*CE_W +: CE_W];
+        assign ovf_w[gw] = ovf_rd[gw*OVF_W +: OVF_W];
+        assign ct_w[gw] = ct_rd[gw*CT_W +: CT_W];
+    end
+    for (gw = 0; gw < 32; gw = gw + 1) begin : g_pol
+        assign pol_w[gw] = pol_rd[gw*POL_W +: POL_W];
+    end
+endgenerate
+
 always @* begin
     cst_next = cst_reg;
     drain_next = drain_reg;
@@ -271,14 +295,14 @@ always @* begin
     C_READ: begin
         case (tbl_select)
             TABLE_PORT_CLASS[7:0]: tsel[1:0] = pc_rd;
-            TABLE_VPORT_CTX[7:0]: tsel[VPC_W-1:0] = vpc_rd[vpc_way*VPC_W +: VPC_W];
-            TABLE_LOCAL_EP[7:0]: tsel[LEP_W-1:0] = lep_rd[lep_way*LEP_W +: LEP_W];
-            TABLE_REMOTE_HOST[7:0]: tsel[RH_W-1:0] = rh_rd[rh_way*RH_W +: RH_W];
-            TABLE_CTX_EPOCH[7:0]: tsel[CE_W-1:0] = ce_rd[ce_way*CE_W +: CE_W];
+            TABLE_VPORT_CTX[7:0]: tsel[VPC_W-1:0] = vpc_w[vpc_way];
+            TABLE_LOCAL_EP[7:0]: tsel[LEP_W-1:0] = lep_w[lep_way];
+            TABLE_REMOTE_HOST[7:0]: tsel[RH_W-1:0] = rh_w[rh_way];
+            TABLE_CTX_EPOCH[7:0]: tsel[CE_W-1:0] = ce_w[ce_way];
             TABLE_REMOTE_EP[7:0]: tsel[REM_W-1:0] = rem_rd;
-            TABLE_POLICY[7:0]: tsel[POL_W-1:0] = pol_rd[{tbl_var, tbl_pway}*POL_W +: POL_W];
-            TABLE_CT_OVERFLOW[7:0]: tsel[OVF_W-1:0] = ovf_rd[ovf_way*OVF_W +: OVF_W];
-            TABLE_CONNTRACK[7:0]: tsel[CT_W-1:0] = ct_rd[ct_way*CT_W +: CT_W];
+            TABLE_POLICY[7:0]: tsel[POL_W-1:0] = pol_w[{tbl_var, tbl_pway}];
+            TABLE_CT_OVERFLOW[7:0]: tsel[OVF_W-1:0] = ovf_w[ovf_way];
+            TABLE_CONNTRACK[7:0]: tsel[CT_W-1:0] = ct_w[ct_way];
             TABLE_CTX_COUNTER[7:0]: tsel[127:0] = cec_rd;
             TABLE_RULE_COUNTER[7:0]: tsel[127:0] = rc_rd;
             TABLE_DROP_COUNTER[7:0]: tsel[63:0] = drop_rd;

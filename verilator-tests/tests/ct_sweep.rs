@@ -9,8 +9,9 @@
 //! event output (`evt_busy`).
 //!
 //! Every clock: the sweep never uses a way the data plane writes, nor port B without
-//! `en`; it clears only the slot it read the clock before, only an entry the model calls
-//! expired, and only with a ct_expired record (slot, time) in a clock without a packet
+//! `en`; it clears only the slot it read last, three clocks or more before, with `en` high
+//! and no data-plane write of that way in every clock since the read (the entry is what
+//! it read), only an entry the model calls expired, and only with a ct_expired record (slot, time) in a clock without a packet
 //! event. After enough clocks for whole passes at one time, the RAM must be what the
 //! model's sweep leaves, and the records must name exactly the entries it removed, once
 //! each. Several rounds, the time moving on and new entries arriving between them.
@@ -162,8 +163,10 @@ struct Bench {
     ram: Vec<Vec<Bits>>,
     /// port B output register of each way
     out: Vec<Bits>,
-    /// the slot read in the previous clock
+    /// the slot read last, while every clock since had `en` and no data-plane write
+    /// of its way, and how many clocks ago it was read
     last_read: Option<(u32, u32)>,
+    read_age: u32,
     clears: u64,
     dropped_checks: u64,
 }
@@ -181,6 +184,7 @@ impl Bench {
             ram: vec![vec![zero.clone(); BUCKETS as usize]; 4],
             out: vec![zero; 4],
             last_read: None,
+            read_age: 0,
             clears: 0,
             dropped_checks: 0,
         })
@@ -267,11 +271,25 @@ impl Bench {
                 assert!(!busy, "a ct_expired record in the clock of a packet event");
             }
             let way = b_en.trailing_zeros();
+            // a clock without `en` or with a write of the read slot's way voids the read
+            if let Some((w, _)) = self.last_read
+                && (!en || (dp_we >> w) & 1 == 1)
+            {
+                self.last_read = None;
+                self.dropped_checks += 1;
+            }
             if clear {
                 assert_eq!(
                     self.last_read,
                     Some((way, addr)),
-                    "a clear of a slot not read the clock before"
+                    "a clear of a slot not read last, or changed since"
+                );
+                // read_age counts the clocks between the read's and this one: the
+                // fields are taken and compared in between
+                assert!(
+                    self.read_age >= 2,
+                    "a clear {} clock(s) after the read: the check takes three",
+                    self.read_age + 1
                 );
                 let bits = &self.ram[way as usize][addr as usize];
                 assert_eq!(bits.get(l::VALID), 1, "cleared an empty slot");
@@ -297,17 +315,17 @@ impl Bench {
                 );
                 cleared.push((slot_of(way, addr), bits.get_bytes_be(l::KEY)));
                 self.clears += 1;
-            } else if self.last_read.is_some() && b_en == 0 {
-                self.dropped_checks += 1;
             }
             self.m.tick("clk")?;
-            self.last_read = None;
+            self.read_age += 1;
             if b_en != 0 {
                 self.out[way as usize] = self.ram[way as usize][addr as usize].clone();
                 if clear {
                     self.ram[way as usize][addr as usize] = Bits::zero(l::WIDTH);
+                    self.last_read = None;
                 } else {
                     self.last_read = Some((way, addr));
+                    self.read_age = 0;
                 }
             }
         }
