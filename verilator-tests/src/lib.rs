@@ -19,6 +19,7 @@ pub use ztnic_fpga::policy_key;
 
 pub mod phv;
 pub mod storm;
+pub mod tcp_gen;
 
 /// A failed access, a refused entry, or output the datapath should not produce.
 #[derive(Debug, thiserror::Error)]

@@ -45,6 +45,7 @@ use ztnic_model::reason::{DropReason, PuntReason};
 use ztnic_rtl_sim::unit::{Error, ModuleSim};
 use ztnic_verilator_tests::Rng;
 use ztnic_verilator_tests::phv::{Bits, Layout};
+use ztnic_verilator_tests::tcp_gen::{near, pick, window};
 
 /// The module's bucket address width (the engine's default CT_LOG2_MAX).
 const CT_ADDR_W: usize = 10;
@@ -157,42 +158,6 @@ impl FlowT {
 
     fn key(&self) -> CtKey {
         CtKey::of_flow(self.zone, &self.flow(false)).0
-    }
-}
-
-fn near(rng: &mut Rng, base: u32, spread: u32) -> u32 {
-    let d = rng.below(u64::from(spread) * 2 + 1) as u32;
-    base.wrapping_add(d).wrapping_sub(spread)
-}
-
-fn window(rng: &mut Rng, base: u32) -> TcpWindow {
-    if rng.chance(1, 6) {
-        return TcpWindow::default();
-    }
-    let end = near(rng, base, 3);
-    let maxwin = if rng.chance(1, 4) {
-        1 + rng.below(3) as u32
-    } else {
-        1 + rng.below(200_000) as u32
-    };
-    TcpWindow {
-        end,
-        maxend: end.wrapping_add(rng.below(u64::from(maxwin) + 2) as u32),
-        maxwin,
-        maxack: 0,
-        maxack_set: false,
-        close_init: rng.chance(1, 5),
-    }
-}
-
-/// A value the TCP rules compare against, or anything.
-fn pick(rng: &mut Rng, edges: &[u32]) -> u32 {
-    let edge = edges[rng.below(edges.len() as u64) as usize];
-    match rng.below(10) {
-        0 => rng.next_u64() as u32,
-        1 => 0,
-        2 => near(rng, edge, 70_000),
-        _ => near(rng, edge, 2),
     }
 }
 

@@ -16,6 +16,7 @@ use ztnic_model::conntrack::{
 use ztnic_model::parse::Tcp;
 use ztnic_rtl_sim::unit::{Error, ModuleSim};
 use ztnic_verilator_tests::Rng;
+use ztnic_verilator_tests::tcp_gen::{near, pick, window};
 
 const STATES: [TcpState; 10] = [
     TcpState::None,
@@ -43,42 +44,6 @@ const CLASSES: [FlagClass; 6] = [
 const FLAGS: [u8; 12] = [
     0x02, 0x22, 0x12, 0x04, 0x14, 0x11, 0x31, 0x10, 0x30, 0x00, 0x01, 0x16,
 ];
-
-fn near(rng: &mut Rng, base: u32, spread: u32) -> u32 {
-    let d = rng.below(u64::from(spread) * 2 + 1) as u32;
-    base.wrapping_add(d).wrapping_sub(spread)
-}
-
-fn window(rng: &mut Rng, base: u32) -> TcpWindow {
-    if rng.chance(1, 6) {
-        return TcpWindow::default();
-    }
-    let end = near(rng, base, 3);
-    let maxwin = if rng.chance(1, 4) {
-        1 + rng.below(3) as u32
-    } else {
-        1 + rng.below(200_000) as u32
-    };
-    TcpWindow {
-        end,
-        maxend: end.wrapping_add(rng.below(u64::from(maxwin) + 2) as u32),
-        maxwin,
-        maxack: 0,
-        maxack_set: false,
-        close_init: rng.chance(1, 5),
-    }
-}
-
-/// A value the rules compare against, or anything.
-fn pick(rng: &mut Rng, edges: &[u32]) -> u32 {
-    let edge = edges[rng.below(edges.len() as u64) as usize];
-    match rng.below(10) {
-        0 => rng.next_u64() as u32,
-        1 => 0,
-        2 => near(rng, edge, 70_000),
-        _ => near(rng, edge, 2),
-    }
-}
 
 fn set_entry(m: &mut ModuleSim, e: &CtEntry) -> Result<(), Error> {
     let ProtoState::Tcp { state, win, last } = e.proto else {

@@ -308,40 +308,23 @@ async fn lead(
     let mut store = Store::connect(&opts.endpoints, &opts.prefix).await?;
     let mut ctl = Controller::with_base(Engine::new(), opts.base.clone());
     ctl.set_parallel(opts.parallel);
-    // NICs by name: what their registration said when they were connected.
-    let mut regs: BTreeMap<String, NicRegistration> = BTreeMap::new();
-    // NICs to connect or reconcile on the next retry.
-    let mut pending: BTreeSet<String> = BTreeSet::new();
-    let mut wanted: BTreeMap<String, NicRegistration> = BTreeMap::new();
-
     let snap = store.snapshot().await?;
     let mut revision = snap.revision;
     ctl.set_engine(snap.desired.engine.clone().unwrap_or_default());
-    wanted.clone_from(&snap.desired.nics);
-    attach(
+    let wanted = snap.desired.nics.clone();
+    // a restart (or a first start) reads every NIC back and repairs the differences
+    let mut nics = Nics {
         opts,
         election_id,
-        &mut ctl,
-        &mut regs,
-        &wanted,
-        &mut pending,
-    )
-    .await;
-    // a restart (or a first start) reads every NIC back and repairs the differences
-    reconcile(&mut ctl, &regs, &mut pending).await;
-    converged(events, revision, &regs, &pending);
+        events,
+        regs: BTreeMap::new(),
+        pending: BTreeSet::new(),
+        wanted,
+    };
+    nics.bring_in_line(&mut ctl, revision).await;
 
     let mut watch_client = store.client().clone();
-    let mut watch = watch_client
-        .watch(
-            opts.prefix.clone(),
-            Some(
-                WatchOptions::new()
-                    .with_prefix()
-                    .with_start_revision(revision + 1),
-            ),
-        )
-        .await?;
+    let mut watch = open_watch(&mut watch_client, &opts.prefix, revision).await?;
     let mut retry = tokio::time::interval(opts.retry);
     retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -374,24 +357,14 @@ async fn lead(
                     tracing::warn!(nic = %host, "slow path: {e}");
                 }
                 if reconnected {
-                    pending.insert(host);
+                    nics.pending.insert(host);
                 }
             }
             Wake::Retry => {
-                if pending.is_empty() {
+                if nics.pending.is_empty() {
                     continue;
                 }
-                attach(
-                    opts,
-                    election_id,
-                    &mut ctl,
-                    &mut regs,
-                    &wanted,
-                    &mut pending,
-                )
-                .await;
-                reconcile(&mut ctl, &regs, &mut pending).await;
-                converged(events, revision, &regs, &pending);
+                nics.bring_in_line(&mut ctl, revision).await;
             }
             Wake::Changed | Wake::WatchEnded(_) => {
                 if let Wake::WatchEnded(why) = &wake {
@@ -417,37 +390,80 @@ async fn lead(
                 if snap.revision != revision || matches!(wake, Wake::WatchEnded(_)) {
                     revision = snap.revision;
                     ctl.set_engine(snap.desired.engine.clone().unwrap_or_default());
-                    wanted.clone_from(&snap.desired.nics);
-                    attach(
-                        opts,
-                        election_id,
-                        &mut ctl,
-                        &mut regs,
-                        &wanted,
-                        &mut pending,
-                    )
-                    .await;
+                    nics.wanted.clone_from(&snap.desired.nics);
+                    nics.attach(&mut ctl).await;
                     if let Err(e) = ctl.sync_all().await {
                         tracing::warn!("sync: {e}; the failed NICs are reconciled again");
-                        pending.extend(regs.keys().cloned());
+                        nics.pending.extend(nics.regs.keys().cloned());
                     }
-                    reconcile(&mut ctl, &regs, &mut pending).await;
-                    converged(events, revision, &regs, &pending);
+                    nics.reconcile(&mut ctl).await;
+                    nics.converged(revision);
                 }
                 if matches!(wake, Wake::WatchEnded(_)) {
-                    watch = watch_client
-                        .watch(
-                            opts.prefix.clone(),
-                            Some(
-                                WatchOptions::new()
-                                    .with_prefix()
-                                    .with_start_revision(revision + 1),
-                            ),
-                        )
-                        .await?;
+                    watch = open_watch(&mut watch_client, &opts.prefix, revision).await?;
                 }
             }
         }
+    }
+}
+
+/// A watch on the prefix from the revision after `revision`.
+async fn open_watch(
+    client: &mut Client,
+    prefix: &str,
+    revision: i64,
+) -> Result<etcd_client::WatchStream, etcd_client::Error> {
+    client
+        .watch(
+            prefix.to_string(),
+            Some(
+                WatchOptions::new()
+                    .with_prefix()
+                    .with_start_revision(revision + 1),
+            ),
+        )
+        .await
+}
+
+/// The leader's NICs: what is registered, what is connected, what needs work.
+struct Nics<'a> {
+    opts: &'a ServiceOptions,
+    election_id: u128,
+    events: &'a Option<tokio::sync::mpsc::UnboundedSender<ServiceEvent>>,
+    /// Connected NICs by name: what their registration said when they were connected.
+    regs: BTreeMap<String, NicRegistration>,
+    /// NICs to connect or reconcile on the next retry.
+    pending: BTreeSet<String>,
+    /// The registrations in the desired state.
+    wanted: BTreeMap<String, NicRegistration>,
+}
+
+impl Nics<'_> {
+    async fn attach(&mut self, ctl: &mut Controller) {
+        attach(
+            self.opts,
+            self.election_id,
+            ctl,
+            &mut self.regs,
+            &self.wanted,
+            &mut self.pending,
+        )
+        .await;
+    }
+
+    async fn reconcile(&mut self, ctl: &mut Controller) {
+        reconcile(ctl, &self.regs, &mut self.pending).await;
+    }
+
+    fn converged(&self, revision: i64) {
+        converged(self.events, revision, &self.regs, &self.pending);
+    }
+
+    /// Connects what is missing, reconciles what is pending, reports.
+    async fn bring_in_line(&mut self, ctl: &mut Controller, revision: i64) {
+        self.attach(ctl).await;
+        self.reconcile(ctl).await;
+        self.converged(revision);
     }
 }
 
