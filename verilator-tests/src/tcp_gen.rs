@@ -1,10 +1,40 @@
 //! Random TCP windows and sequence numbers near the edges the tracking rules compare
 //! (`ztnic_model::conntrack::tcp_in_window`), shared by the module tests of
-//! `ztnic_tcp_track` and `ztnic_ct_decide`.
+//! `ztnic_tcp_track` and `ztnic_ct_decide`, with the states, flag classes and flag sets
+//! they draw from.
 
-use ztnic_model::conntrack::TcpWindow;
+use ztnic_model::conntrack::{FlagClass, TcpState, TcpWindow};
 
 use crate::Rng;
+
+/// Every TCP state, in the model's order.
+pub const STATES: [TcpState; 10] = [
+    TcpState::None,
+    TcpState::SynSent,
+    TcpState::SynRecv,
+    TcpState::Established,
+    TcpState::FinWait,
+    TcpState::CloseWait,
+    TcpState::LastAck,
+    TcpState::TimeWait,
+    TcpState::Close,
+    TcpState::SynSent2,
+];
+
+/// Every flag class of the transition table.
+pub const CLASSES: [FlagClass; 6] = [
+    FlagClass::Syn,
+    FlagClass::SynAck,
+    FlagClass::Fin,
+    FlagClass::Ack,
+    FlagClass::Rst,
+    FlagClass::None,
+];
+
+/// Linux's nine flag sets (FIN SYN RST PSH ACK URG), and a few it refuses.
+pub const FLAGS: [u8; 12] = [
+    0x02, 0x22, 0x12, 0x04, 0x14, 0x11, 0x31, 0x10, 0x30, 0x00, 0x01, 0x16,
+];
 
 /// A value within `spread` of `base`, wrapping.
 pub fn near(rng: &mut Rng, base: u32, spread: u32) -> u32 {

@@ -35,9 +35,8 @@
 use ztnic_model::Config;
 use ztnic_model::config::Timeouts;
 use ztnic_model::conntrack::{
-    CtEntry, CtKey, CtState, CtTable, FlagClass, Inserted, OverflowEntry, PacketCtx, ProtoState,
-    Slot, TcpLast, TcpState, TcpStep, TcpWindow, TrackResult, Tracked, WAYS, tcp_flags_valid,
-    tcp_packet,
+    CtEntry, CtKey, CtState, CtTable, Inserted, OverflowEntry, PacketCtx, ProtoState, Slot,
+    TcpLast, TcpState, TcpStep, TcpWindow, TrackResult, Tracked, WAYS, tcp_flags_valid, tcp_packet,
 };
 use ztnic_model::parse::{Flow, IpPacket, L4, Tcp};
 use ztnic_model::policy::Decision;
@@ -45,7 +44,7 @@ use ztnic_model::reason::{DropReason, PuntReason};
 use ztnic_rtl_sim::unit::{Error, ModuleSim};
 use ztnic_verilator_tests::Rng;
 use ztnic_verilator_tests::phv::{Bits, Layout};
-use ztnic_verilator_tests::tcp_gen::{near, pick, window};
+use ztnic_verilator_tests::tcp_gen::{CLASSES, FLAGS, STATES, near, pick, window};
 
 /// The module's bucket address width (the engine's default CT_LOG2_MAX).
 const CT_ADDR_W: usize = 10;
@@ -54,33 +53,6 @@ const PACKETS: u32 = 40_000;
 /// Source and destination contexts: the policy's forward view asks (SRC_CTX, DST_CTX).
 const SRC_CTX: u32 = 0x0a_0001;
 const DST_CTX: u32 = 0x0b_0002;
-
-const STATES: [TcpState; 10] = [
-    TcpState::None,
-    TcpState::SynSent,
-    TcpState::SynRecv,
-    TcpState::Established,
-    TcpState::FinWait,
-    TcpState::CloseWait,
-    TcpState::LastAck,
-    TcpState::TimeWait,
-    TcpState::Close,
-    TcpState::SynSent2,
-];
-
-const CLASSES: [FlagClass; 6] = [
-    FlagClass::Syn,
-    FlagClass::SynAck,
-    FlagClass::Fin,
-    FlagClass::Ack,
-    FlagClass::Rst,
-    FlagClass::None,
-];
-
-/// Linux's nine flag sets (FIN SYN RST PSH ACK URG), and a few it refuses.
-const FLAGS: [u8; 12] = [
-    0x02, 0x22, 0x12, 0x04, 0x14, 0x11, 0x31, 0x10, 0x30, 0x00, 0x01, 0x16,
-];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {

@@ -16,34 +16,7 @@ use ztnic_model::conntrack::{
 use ztnic_model::parse::Tcp;
 use ztnic_rtl_sim::unit::{Error, ModuleSim};
 use ztnic_verilator_tests::Rng;
-use ztnic_verilator_tests::tcp_gen::{near, pick, window};
-
-const STATES: [TcpState; 10] = [
-    TcpState::None,
-    TcpState::SynSent,
-    TcpState::SynRecv,
-    TcpState::Established,
-    TcpState::FinWait,
-    TcpState::CloseWait,
-    TcpState::LastAck,
-    TcpState::TimeWait,
-    TcpState::Close,
-    TcpState::SynSent2,
-];
-
-const CLASSES: [FlagClass; 6] = [
-    FlagClass::Syn,
-    FlagClass::SynAck,
-    FlagClass::Fin,
-    FlagClass::Ack,
-    FlagClass::Rst,
-    FlagClass::None,
-];
-
-/// Linux's nine flag sets (FIN SYN RST PSH ACK URG), and a few it refuses.
-const FLAGS: [u8; 12] = [
-    0x02, 0x22, 0x12, 0x04, 0x14, 0x11, 0x31, 0x10, 0x30, 0x00, 0x01, 0x16,
-];
+use ztnic_verilator_tests::tcp_gen::{CLASSES, FLAGS, STATES, near, pick, window};
 
 fn set_entry(m: &mut ModuleSim, e: &CtEntry) -> Result<(), Error> {
     let ProtoState::Tcp { state, win, last } = e.proto else {
